@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+import { Command, Option } from "commander";
+import { defaultModelsDir } from "../models/model-cache.js";
+import { DEFAULT_MODEL_ID } from "../models/registry.js";
+import { listModels } from "./models.js";
+import { collect, modelsDirOption, parallelOption, port, registryFrom, threadsOption } from "./options.js";
+import { pullModel } from "./pull.js";
+import { startServer } from "./serve.js";
+import { runStream } from "./stream.js";
+
+const program = new Command()
+  .name("genai-local")
+  .description("The Gemini API (v1beta, streaming) over local GGUF models")
+  .showHelpAfterError();
+
+program
+  .command("serve")
+  .description("serve the Gemini API")
+  .addOption(new Option("--host <host>", "address to listen on").default("127.0.0.1").env("GENAI_LOCAL_HOST"))
+  .addOption(new Option("--port <port>", "port (0 picks a free one)").argParser(port).default(8080).env("GENAI_LOCAL_PORT"))
+  .option("--model <ID=SOURCE>", "a model: ID=path/to/file.gguf or ID=hf:owner/repo/file.gguf (repeatable; the first is the default)", collect)
+  .option("--alias <ID=TARGET>", "answer model id ID with model TARGET (repeatable)", collect)
+  .addOption(modelsDirOption())
+  .addOption(new Option("--api-key <key>", "require this API key (repeatable)").argParser(collect))
+  .addOption(threadsOption())
+  .addOption(parallelOption())
+  .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug").env("GENAI_LOCAL_LOG_LEVEL"))
+  .action(async (opts) => {
+    const envKeys = (process.env.GENAI_LOCAL_API_KEY ?? "").split(",").filter(Boolean);
+    const server = await startServer({
+      models: registryFrom(opts.model, opts.alias),
+      host: opts.host,
+      port: opts.port,
+      apiKeys: [...(opts.apiKey ?? []), ...envKeys],
+      modelsDir: opts.modelsDir ?? defaultModelsDir(),
+      threads: opts.threads,
+      parallel: opts.parallel,
+      progress: true,
+      logLevel: opts.logLevel,
+    });
+    process.stdout.write(`genai-local listening on ${server.url}\n`);
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      server.app.log.info({ signal }, "shutting down");
+      server.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`shutdown failed: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+  });
+
+program
+  .command("stream")
+  .description("stream a reply like the Streaming Quickstart: each chunk's text, then a line of 80 _")
+  .argument("<prompt>", "the prompt")
+  .option("--model <id>", "model id (or ID=SOURCE, a .gguf path, an hf: URI)", DEFAULT_MODEL_ID)
+  .option("--url <url>", "a running genai-local (or any Gemini API) server; without it the model runs in this process")
+  .addOption(new Option("--api-key <key>", "API key for --url").env("GENAI_LOCAL_API_KEY"))
+  .addOption(modelsDirOption())
+  .addOption(threadsOption())
+  .action(async (prompt: string, opts) => {
+    const isSource = /[=/\\]|\.gguf$|^hf:/i.test(opts.model) && !opts.url;
+    const models = registryFrom(isSource ? [opts.model] : [], []);
+    await runStream({
+      prompt,
+      model: isSource ? models.defaultId : opts.model,
+      models,
+      url: opts.url,
+      apiKey: opts.apiKey,
+      modelsDir: opts.modelsDir ?? defaultModelsDir(),
+      threads: opts.threads,
+      parallel: 1,
+      progress: true,
+    });
+  });
+
+program
+  .command("models")
+  .description("list the configured models and the model files in the models dir")
+  .option("--model <ID=SOURCE>", "a model, as for serve (repeatable)", collect)
+  .addOption(modelsDirOption())
+  .action(async (opts) => listModels(registryFrom(opts.model, []), opts.modelsDir ?? defaultModelsDir()));
+
+program
+  .command("pull")
+  .description("download a model into the models dir (hf:owner/repo/file.gguf or an https URL)")
+  .argument("<source>")
+  .addOption(modelsDirOption())
+  .action(async (source: string, opts) => pullModel(source, opts.modelsDir ?? defaultModelsDir()));
+
+program.parseAsync().catch((error: unknown) => {
+  // Expected failures (a missing model, a port in use) are one readable line, not a stack trace.
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`genai-local: ${message}\n`);
+  if (process.env.GENAI_LOCAL_DEBUG) process.stderr.write(`${(error as Error).stack ?? ""}\n`);
+  process.exit(1);
+});

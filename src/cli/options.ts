@@ -1,0 +1,31 @@
+import { InvalidArgumentError, Option } from "commander";
+import { DEFAULT_MODEL_ID, DEFAULT_MODEL_SOURCE, ModelRegistry, parseAlias, parseModelSpec, type ModelSpec } from "../models/registry.js";
+
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number 0-65535");
+  return n;
+}
+
+export const modelsDirOption = (): Option =>
+  new Option("--models-dir <dir>", "where model files are found and downloaded to").env("GENAI_LOCAL_MODELS_DIR");
+export const threadsOption = (): Option =>
+  new Option("--threads <n>", "llama.cpp threads (default: 1 for tiny models, cores - 1 otherwise)").argParser(positiveInt).env("GENAI_LOCAL_THREADS");
+export const parallelOption = (): Option =>
+  new Option("--parallel <n>", "streams generated at once per model").argParser(positiveInt).env("GENAI_LOCAL_PARALLEL");
+
+/** The registry from `--model ID=SOURCE` and `--alias ID=TARGET`; stories-260k when no model is given. */
+export function registryFrom(modelValues: string[] = [], aliasValues: string[] = []): ModelRegistry {
+  const specs: ModelSpec[] = modelValues.length
+    ? modelValues.map(parseModelSpec)
+    : [{ id: DEFAULT_MODEL_ID, source: DEFAULT_MODEL_SOURCE }];
+  return new ModelRegistry(specs, new Map(aliasValues.map(parseAlias)));
+}

@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { createEngine, type EngineSettings } from "../engines/create-engine.js";
+import { toResponseChunks } from "../gemini/response-stream.js";
+import { toGenerateRequest } from "../gemini/translate.js";
+import type { ModelRegistry } from "../models/registry.js";
+
+const SEPARATOR = "_".repeat(80);
+
+/** The quickstart's first cell: each chunk's text, then a line of 80 underscores. */
+function printChunk(text: string | undefined): void {
+  process.stdout.write(`${text ?? ""}\n${SEPARATOR}\n`);
+}
+
+export interface StreamOptions extends EngineSettings {
+  prompt: string;
+  model: string;
+  models: ModelRegistry;
+  url?: string;
+  apiKey?: string;
+}
+
+/** Against a running server: the official SDK, exactly as the quickstart uses it. */
+async function streamThroughServer(options: StreamOptions & { url: string }): Promise<void> {
+  const { GoogleGenAI } = await import("@google/genai");
+  const client = new GoogleGenAI({ apiKey: options.apiKey ?? "genai-local", httpOptions: { baseUrl: options.url } });
+  const stream = await client.models.generateContentStream({ model: options.model, contents: options.prompt });
+  for await (const chunk of stream) printChunk(chunk.text);
+}
+
+/** No server: the engine in this process, through the same Gemini translation. */
+async function streamInProcess(options: StreamOptions): Promise<void> {
+  const id = options.models.resolveId(options.model);
+  const spec = options.models.specs.find((s) => s.id === id);
+  if (!spec) throw new Error(`Unknown model "${options.model}". Known: ${options.models.specs.map((s) => s.id).join(", ")}.`);
+  const engine = await createEngine(spec, options);
+  try {
+    const request = toGenerateRequest({ contents: [{ role: "user", parts: [{ text: options.prompt }] }] });
+    const identity = { modelVersion: engine.info.id, responseId: randomBytes(16).toString("base64url") };
+    for await (const chunk of toResponseChunks(engine.generate(request), identity)) {
+      printChunk(chunk.candidates[0]?.content.parts.map((part) => part.text).join(""));
+    }
+  } finally {
+    await engine.close();
+  }
+}
+
+export async function runStream(options: StreamOptions): Promise<void> {
+  if (options.url) await streamThroughServer({ ...options, url: options.url });
+  else await streamInProcess(options);
+}

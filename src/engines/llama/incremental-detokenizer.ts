@@ -1,0 +1,45 @@
+import type { LlamaModel, Token } from "node-llama-cpp";
+
+const CONTEXT_TOKENS = 8;
+/** A UTF-8 character spans at most 4 byte-fallback tokens. */
+const MAX_PENDING = 4;
+
+/**
+ * Turns a stream of tokens into text deltas that never split a UTF-8 character: the text of
+ * the new tokens is read as the difference between decoding (context + new) and (context),
+ * which also keeps SentencePiece's leading spaces right.
+ */
+export class IncrementalDetokenizer {
+  private context: Token[] = [];
+  private pending: Token[] = [];
+
+  constructor(private readonly model: LlamaModel) {}
+
+  push(token: Token): string {
+    this.pending.push(token);
+    const delta = this.decodePending();
+    if (delta.endsWith("\uFFFD") && this.pending.length < MAX_PENDING) return "";
+    this.commit();
+    return delta;
+  }
+
+  /** Whatever is pending when generation ends, even if incomplete. */
+  flush(): string {
+    if (this.pending.length === 0) return "";
+    const delta = this.decodePending();
+    this.commit();
+    return delta;
+  }
+
+  private decodePending(): string {
+    const before = this.model.detokenize(this.context);
+    const after = this.model.detokenize([...this.context, ...this.pending]);
+    if (after.startsWith(before)) return after.slice(before.length);
+    return this.model.detokenize(this.pending, false, this.context);
+  }
+
+  private commit(): void {
+    this.context = [...this.context, ...this.pending].slice(-CONTEXT_TOKENS);
+    this.pending = [];
+  }
+}

@@ -1,0 +1,92 @@
+import path from "node:path";
+import { statSync } from "node:fs";
+import type { LlamaContext, LlamaModel } from "node-llama-cpp";
+import type { Engine, GenerateRequest, GenerationEvent, ModelInfo, PromptInput } from "../engine.js";
+import { RequestRejectedError } from "../engine.js";
+import { defaultThreads, getRuntime } from "./llama-runtime.js";
+import { PromptFormatter } from "./prompt-format.js";
+import { SequencePool } from "./sequence-pool.js";
+import { generateOnSequence } from "./token-generation.js";
+
+export interface LlamaEngineOptions {
+  id: string;
+  modelPath: string;
+  /** llama.cpp threads; defaults to a rule on model size and cores (see defaultThreads). */
+  threads?: number;
+  /** Streams generated at the same time, batched into each decode step. */
+  parallel?: number;
+  /** Context tokens per stream; defaults to the model's trained context. */
+  contextSize?: number;
+}
+
+export const DEFAULT_PARALLEL = 4;
+
+/** A GGUF model run in this process by llama.cpp (node-llama-cpp), several streams batched. */
+export class LlamaEngine implements Engine {
+  private constructor(
+    readonly info: ModelInfo,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly formatter: PromptFormatter,
+    private readonly pool: SequencePool,
+  ) {}
+
+  static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
+    const threads = options.threads ?? defaultThreads(statSync(options.modelPath).size);
+    const llama = await getRuntime(threads);
+    const model = await llama.loadModel({ modelPath: options.modelPath });
+    const contextSize = Math.min(options.contextSize ?? model.trainContextSize, model.trainContextSize);
+    const context = await model.createContext({
+      sequences: options.parallel ?? DEFAULT_PARALLEL,
+      contextSize,
+      threads,
+    });
+    const formatter = new PromptFormatter(model);
+    const name = model.fileInfo.metadata?.general?.name;
+    const info: ModelInfo = {
+      id: options.id,
+      displayName: typeof name === "string" && name ? name : options.id,
+      description: `${path.basename(options.modelPath)} (${model.fileInfo.metadata?.general?.architecture ?? "gguf"}), run locally by llama.cpp`,
+      inputTokenLimit: contextSize,
+      outputTokenLimit: contextSize,
+      hasChatTemplate: formatter.hasChatTemplate,
+    };
+    return new LlamaEngine(info, model, context, formatter, new SequencePool(context));
+  }
+
+  load(): { active: number; queued: number } {
+    return { active: this.pool.busy, queued: this.pool.queued };
+  }
+
+  async countTokens(prompt: PromptInput): Promise<number> {
+    return this.formatter.format(prompt).tokens.length;
+  }
+
+  async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
+    const prompt = this.formatter.format(request.prompt);
+    const room = this.info.inputTokenLimit - prompt.tokens.length;
+    if (room < 1) {
+      throw new RequestRejectedError(
+        `The prompt has ${prompt.tokens.length} tokens, more than this model's context of ${this.info.inputTokenLimit} tokens allows.`,
+      );
+    }
+    const sequence = await this.pool.acquire(prompt.tokens, request.signal);
+    try {
+      yield* generateOnSequence({
+        model: this.model,
+        sequence,
+        prompt,
+        sampling: request.sampling,
+        maxOutputTokens: Math.min(request.sampling.maxOutputTokens ?? room, room),
+        signal: request.signal,
+      });
+    } finally {
+      this.pool.release(sequence);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+}

@@ -1,0 +1,66 @@
+import {
+  resolveChatWrapper,
+  type ChatHistoryItem,
+  type ChatWrapper,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import type { PromptInput } from "../engine.js";
+
+export interface FormattedPrompt {
+  tokens: Token[];
+  /** Extra texts that end generation (a chat template's end-of-turn markers). */
+  stopTexts: string[];
+  /** Extra single tokens that end generation. */
+  stopTokens: Token[];
+}
+
+/**
+ * Turns a prompt into tokens: through the model's own chat template when the GGUF has one,
+ * as plain text to be continued otherwise (base models such as stories260K).
+ */
+export class PromptFormatter {
+  private readonly chatWrapper: ChatWrapper | null;
+
+  constructor(private readonly model: LlamaModel) {
+    const template = model.fileInfo.metadata?.tokenizer?.chat_template;
+    this.chatWrapper = typeof template === "string" && template.length > 0 ? resolveChatWrapper(model) : null;
+  }
+
+  get hasChatTemplate(): boolean {
+    return this.chatWrapper !== null;
+  }
+
+  format(prompt: PromptInput): FormattedPrompt {
+    return this.chatWrapper ? this.formatChat(this.chatWrapper, prompt) : this.formatPlain(prompt);
+  }
+
+  private formatPlain(prompt: PromptInput): FormattedPrompt {
+    const body = prompt.turns.map((turn) => turn.text).join("\n");
+    const text = prompt.systemInstruction ? `${prompt.systemInstruction}\n\n${body}` : body;
+    const tokens = this.model.tokenize(text);
+    const bos = this.model.tokens.bos;
+    if (this.model.tokens.shouldPrependBosToken && bos !== null) tokens.unshift(bos);
+    return { tokens, stopTexts: [], stopTokens: [] };
+  }
+
+  private formatChat(wrapper: ChatWrapper, prompt: PromptInput): FormattedPrompt {
+    const history: ChatHistoryItem[] = [];
+    if (prompt.systemInstruction) history.push({ type: "system", text: prompt.systemInstruction });
+    for (const turn of prompt.turns) {
+      history.push(turn.role === "user" ? { type: "user", text: turn.text } : { type: "model", response: [turn.text] });
+    }
+    // An open model turn asks the template for its generation prompt.
+    if (prompt.turns.at(-1)?.role !== "model") history.push({ type: "model", response: [] });
+
+    const state = wrapper.generateContextState({ chatHistory: history });
+    const stopTexts: string[] = [];
+    const stopTokens: Token[] = [];
+    for (const trigger of state.stopGenerationTriggers) {
+      const tokens = trigger.tokenize(this.model.tokenizer);
+      if (tokens.length === 1 && tokens[0] !== undefined) stopTokens.push(tokens[0]);
+      else stopTexts.push(trigger.toString());
+    }
+    return { tokens: state.contextText.tokenize(this.model.tokenizer), stopTexts, stopTokens };
+  }
+}

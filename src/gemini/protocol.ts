@@ -1,0 +1,116 @@
+import { z } from "zod";
+
+/**
+ * The Gemini REST wire types (v1beta and v1), validated at the edge. Google's JSON parser
+ * takes both lowerCamel and snake_case field names and treats null as absent, so each object
+ * level normalises its own keys before it is checked (nested user data is left alone).
+ */
+const snakeToCamel = (key: string): string => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+function wireObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.preprocess((value) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    const normalised: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(value)) {
+      if (field !== null) normalised[snakeToCamel(key)] = field;
+    }
+    return normalised;
+  }, z.strictObject(shape));
+}
+
+export const PartSchema = wireObject({
+  text: z.string().optional(),
+  thought: z.boolean().optional(),
+  thoughtSignature: z.string().optional(),
+  inlineData: z.unknown().optional(),
+  fileData: z.unknown().optional(),
+  functionCall: z.unknown().optional(),
+  functionResponse: z.unknown().optional(),
+  executableCode: z.unknown().optional(),
+  codeExecutionResult: z.unknown().optional(),
+  videoMetadata: z.unknown().optional(),
+});
+export type Part = z.infer<typeof PartSchema>;
+
+export const ContentSchema = wireObject({
+  role: z.string().optional(),
+  parts: z.array(PartSchema).optional(),
+});
+export type Content = z.infer<typeof ContentSchema>;
+
+export const GenerationConfigSchema = wireObject({
+  temperature: z.number().min(0).max(2).optional(),
+  topP: z.number().min(0).max(1).optional(),
+  topK: z.number().int().min(1).optional(),
+  maxOutputTokens: z.number().int().min(1).optional(),
+  stopSequences: z.array(z.string()).max(5).optional(),
+  seed: z.number().int().optional(),
+  candidateCount: z.number().int().min(1).max(8).optional(),
+  presencePenalty: z.number().min(-2).max(2).optional(),
+  frequencyPenalty: z.number().min(-2).max(2).optional(),
+  responseMimeType: z.string().optional(),
+  responseSchema: z.unknown().optional(),
+  responseJsonSchema: z.unknown().optional(),
+  responseModalities: z.array(z.string()).optional(),
+  responseLogprobs: z.boolean().optional(),
+  logprobs: z.number().int().optional(),
+  thinkingConfig: z.unknown().optional(),
+  mediaResolution: z.string().optional(),
+  enableEnhancedCivicAnswers: z.boolean().optional(),
+});
+export type GenerationConfig = z.infer<typeof GenerationConfigSchema>;
+
+const generateContentShape = {
+  contents: z.array(ContentSchema),
+  systemInstruction: ContentSchema.optional(),
+  generationConfig: GenerationConfigSchema.optional(),
+  safetySettings: z.array(z.unknown()).optional(),
+  tools: z.array(z.unknown()).optional(),
+  toolConfig: z.unknown().optional(),
+  cachedContent: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  model: z.string().optional(),
+};
+
+export const GenerateContentRequestSchema = wireObject(generateContentShape);
+export type GenerateContentRequest = z.infer<typeof GenerateContentRequestSchema>;
+
+export const CountTokensRequestSchema = wireObject({
+  contents: z.array(ContentSchema).optional(),
+  generateContentRequest: GenerateContentRequestSchema.optional(),
+});
+export type CountTokensRequest = z.infer<typeof CountTokensRequestSchema>;
+
+export interface UsageMetadata {
+  promptTokenCount: number;
+  candidatesTokenCount: number;
+  totalTokenCount: number;
+  cachedContentTokenCount?: number;
+}
+
+export interface Candidate {
+  content: { parts: { text: string }[]; role: "model" };
+  finishReason?: "STOP" | "MAX_TOKENS";
+  index: number;
+}
+
+export interface GenerateContentResponse {
+  candidates: Candidate[];
+  usageMetadata: UsageMetadata;
+  modelVersion: string;
+  responseId: string;
+}
+
+export interface ModelResource {
+  name: string;
+  version: string;
+  displayName: string;
+  description: string;
+  inputTokenLimit: number;
+  outputTokenLimit: number;
+  supportedGenerationMethods: string[];
+  temperature: number;
+  topP: number;
+  topK: number;
+  maxTemperature: number;
+}

@@ -1,0 +1,145 @@
+import type { ChatTurn, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenUsage } from "../engines/engine.js";
+import { invalidArgument } from "../http/errors.js";
+import type {
+  Candidate,
+  Content,
+  CountTokensRequest,
+  GenerateContentRequest,
+  GenerateContentResponse,
+  GenerationConfig,
+  ModelResource,
+  UsageMetadata,
+} from "./protocol.js";
+
+/** Pure translation between the Gemini wire types and the engine's request and events. */
+
+const NOT_YET = "is not supported by genai-local yet";
+
+function turnText(content: Content, where: string): string {
+  const parts = content.parts ?? [];
+  if (parts.length === 0) throw invalidArgument(`* GenerateContentRequest.${where}.parts: contents.parts must not be empty.`);
+  let text = "";
+  parts.forEach((part, index) => {
+    for (const field of ["inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"] as const) {
+      if (part[field] !== undefined) {
+        throw invalidArgument(`${where}.parts[${index}].${field}: this model accepts text parts only; ${field} ${NOT_YET}.`);
+      }
+    }
+    if (part.thought) return; // the model's own thoughts are not replayed into the prompt
+    text += part.text ?? "";
+  });
+  return text;
+}
+
+/** `contents` → turns, with consecutive same-role turns merged as Google does. */
+export function toPromptInput(contents: Content[], systemInstruction?: Content): PromptInput {
+  if (contents.length === 0) throw invalidArgument("* GenerateContentRequest.contents: contents is not specified");
+  const turns: ChatTurn[] = [];
+  contents.forEach((content, index) => {
+    const role = content.role ?? "user";
+    if (role !== "user" && role !== "model") {
+      throw invalidArgument(`Please use a valid role: user, model. (contents[${index}].role is "${role}")`);
+    }
+    const text = turnText(content, `contents[${index}]`);
+    const last = turns.at(-1);
+    if (last && last.role === role) last.text += text;
+    else turns.push({ role, text });
+  });
+  const prompt: PromptInput = { turns };
+  if (systemInstruction) prompt.systemInstruction = turnText(systemInstruction, "system_instruction");
+  return prompt;
+}
+
+export function toSampling(config: GenerationConfig = {}): SamplingOptions {
+  const unsupported: [keyof GenerationConfig, boolean][] = [
+    ["candidateCount", (config.candidateCount ?? 1) > 1],
+    ["responseMimeType", config.responseMimeType !== undefined && config.responseMimeType !== "text/plain"],
+    ["responseSchema", config.responseSchema !== undefined],
+    ["responseJsonSchema", config.responseJsonSchema !== undefined],
+    ["responseLogprobs", config.responseLogprobs === true],
+    ["logprobs", config.logprobs !== undefined],
+    ["responseModalities", (config.responseModalities ?? []).some((m) => m.toUpperCase() !== "TEXT")],
+  ];
+  for (const [field, bad] of unsupported) {
+    if (bad) throw invalidArgument(`generation_config.${field}: ${JSON.stringify(config[field])} ${NOT_YET}.`);
+  }
+  return {
+    temperature: config.temperature,
+    topP: config.topP,
+    topK: config.topK,
+    seed: config.seed,
+    maxOutputTokens: config.maxOutputTokens,
+    stopSequences: config.stopSequences,
+    presencePenalty: config.presencePenalty,
+    frequencyPenalty: config.frequencyPenalty,
+  };
+}
+
+export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSignal): GenerateRequest {
+  if (body.tools?.length) throw invalidArgument(`tools ${NOT_YET}.`);
+  if (body.toolConfig !== undefined) throw invalidArgument(`tool_config ${NOT_YET}.`);
+  if (body.cachedContent !== undefined) throw invalidArgument(`cached_content ${NOT_YET}.`);
+  return {
+    prompt: toPromptInput(body.contents, body.systemInstruction),
+    sampling: toSampling(body.generationConfig),
+    signal,
+  };
+}
+
+/** countTokens takes either `contents` or a whole `generateContentRequest`. */
+export function countTokensPrompt(body: CountTokensRequest): PromptInput {
+  if (body.generateContentRequest) {
+    const inner = body.generateContentRequest;
+    return toPromptInput(inner.contents, inner.systemInstruction);
+  }
+  return toPromptInput(body.contents ?? []);
+}
+
+export function toUsageMetadata(usage: TokenUsage): UsageMetadata {
+  const metadata: UsageMetadata = {
+    promptTokenCount: usage.promptTokens,
+    candidatesTokenCount: usage.outputTokens,
+    totalTokenCount: usage.promptTokens + usage.outputTokens,
+  };
+  if (usage.cachedPromptTokens > 0) metadata.cachedContentTokenCount = usage.cachedPromptTokens;
+  return metadata;
+}
+
+export interface ResponseIdentity {
+  modelVersion: string;
+  responseId: string;
+}
+
+export function toResponse(
+  text: string,
+  usage: TokenUsage,
+  identity: ResponseIdentity,
+  finishReason?: Candidate["finishReason"],
+): GenerateContentResponse {
+  const candidate: Candidate = { content: { parts: [{ text }], role: "model" }, index: 0 };
+  if (finishReason) candidate.finishReason = finishReason;
+  return {
+    candidates: [candidate],
+    usageMetadata: toUsageMetadata(usage),
+    modelVersion: identity.modelVersion,
+    responseId: identity.responseId,
+  };
+}
+
+export const MODEL_METHODS = ["generateContent", "streamGenerateContent", "countTokens"];
+
+export function toModelResource(info: ModelInfo, name = info.id): ModelResource {
+  return {
+    name: `models/${name}`,
+    version: "001",
+    displayName: name === info.id ? info.displayName : `${name} (alias of ${info.id})`,
+    description: info.description,
+    inputTokenLimit: info.inputTokenLimit,
+    outputTokenLimit: info.outputTokenLimit,
+    supportedGenerationMethods: MODEL_METHODS,
+    temperature: 1,
+    topP: 0.95,
+    topK: 64,
+    maxTemperature: 2,
+  };
+}

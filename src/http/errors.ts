@@ -1,0 +1,86 @@
+/**
+ * The one place that makes error bodies. Every failure the server reports, on either wire
+ * surface, is an ApiError rendered here in Google's shape {"error": {code, message, status}}.
+ */
+export type GoogleStatus =
+  | "INVALID_ARGUMENT"
+  | "PERMISSION_DENIED"
+  | "UNAUTHENTICATED"
+  | "NOT_FOUND"
+  | "RESOURCE_EXHAUSTED"
+  | "INTERNAL"
+  | "UNAVAILABLE"
+  | "DEADLINE_EXCEEDED"
+  | "FAILED_PRECONDITION";
+
+const HTTP_CODE: Record<GoogleStatus, number> = {
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  RESOURCE_EXHAUSTED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+export interface ErrorDetail {
+  "@type": string;
+  [key: string]: unknown;
+}
+
+export class ApiError extends Error {
+  readonly code: number;
+
+  constructor(
+    readonly status: GoogleStatus,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.code = HTTP_CODE[status];
+  }
+}
+
+export interface GoogleErrorBody {
+  error: { code: number; message: string; status: GoogleStatus; details?: ErrorDetail[] };
+}
+
+export function errorBody(error: ApiError): GoogleErrorBody {
+  const body: GoogleErrorBody = { error: { code: error.code, message: error.message, status: error.status } };
+  if (error.details) body.error.details = error.details;
+  return body;
+}
+
+export const invalidArgument = (message: string, details?: ErrorDetail[]): ApiError =>
+  new ApiError("INVALID_ARGUMENT", message, details);
+export const notFound = (message: string): ApiError => new ApiError("NOT_FOUND", message);
+export const permissionDenied = (message: string): ApiError => new ApiError("PERMISSION_DENIED", message);
+export const internalError = (message: string): ApiError => new ApiError("INTERNAL", message);
+export const unavailable = (message: string): ApiError => new ApiError("UNAVAILABLE", message);
+
+/** Maps whatever was thrown (our errors, Fastify's, the engine's) to the ApiError to report. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof Error) {
+    if (error.name === "RequestRejectedError") return invalidArgument(error.message);
+    const fastifyError = error as Error & { code?: string; statusCode?: number };
+    if (fastifyError.code?.startsWith("FST_ERR_CTP_") || error instanceof SyntaxError) {
+      if (fastifyError.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+        return invalidArgument(`Request payload size exceeds the limit: ${error.message}`);
+      }
+      if (fastifyError.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+        return invalidArgument(`Invalid Content-Type: ${error.message}. Send application/json.`);
+      }
+      return invalidArgument(`Invalid JSON payload received. ${error.message}`);
+    }
+    if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+      return invalidArgument(error.message);
+    }
+    return internalError(`Internal error: ${error.message}`);
+  }
+  return internalError("Internal error encountered.");
+}

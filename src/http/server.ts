@@ -1,0 +1,75 @@
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { geminiRoutes } from "../gemini/routes.js";
+import type { ModelRegistry } from "../models/registry.js";
+import { ApiKeys } from "./auth.js";
+import { errorBody, notFound, toApiError } from "./errors.js";
+import { ServerMetrics } from "./metrics.js";
+
+export interface ServerOptions {
+  models: ModelRegistry;
+  apiKeys?: readonly string[];
+  logger: Logger;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit?: number;
+}
+
+/** Assembles the HTTP server: each wire surface and the operational routes are plugins. */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 20 * 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const metrics = new ServerMetrics(options.models);
+  const keys = new ApiKeys(options.apiKeys ?? []);
+
+  // Google reads the body as JSON whatever its Content-Type says; so do we.
+  app.removeContentTypeParser(["application/json", "text/plain"]);
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.raw.once("close", () => {
+      const route = request.routeOptions.url ?? "unmatched";
+      metrics.requests.inc({ route, status: String(reply.raw.statusCode) });
+    });
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const apiError = toApiError(error);
+    if (apiError.code >= 500) request.log.error({ err: error }, apiError.message);
+    else request.log.info({ status: apiError.status }, apiError.message);
+    return reply.code(apiError.code).headers(apiError.headers ?? {}).send(errorBody(apiError));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = notFound(`The requested URL ${request.url.split("?")[0]} was not found on this server.`);
+    return reply.code(error.code).send(errorBody(error));
+  });
+
+  for (const prefix of ["/v1beta", "/v1"]) {
+    await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics });
+  }
+  app.get("/metrics", async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const ready = options.models.loaded.length === options.models.specs.length;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "loading", models: options.models.loaded.map((e) => e.info.id) });
+  });
+  return app;
+}

@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import type { GenerationEvent, TokenUsage } from "../../src/engines/engine.js";
+import { GenerateContentRequestSchema } from "../../src/gemini/protocol.js";
+import { collectResponse, toResponseChunks } from "../../src/gemini/response-stream.js";
+import { toGenerateRequest, toPromptInput } from "../../src/gemini/translate.js";
+import { ApiError } from "../../src/http/errors.js";
+import { parseBody } from "../../src/http/validate.js";
+
+const parse = (body: unknown) => parseBody(GenerateContentRequestSchema, body);
+
+function rejection(fn: () => unknown): ApiError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+  throw new Error("expected an ApiError");
+}
+
+describe("request validation", () => {
+  it("accepts snake_case field names and nulls as Google's parser does", () => {
+    const body = parse({
+      contents: [{ role: "user", parts: [{ text: "Hi" }] }],
+      generation_config: { max_output_tokens: 7, temperature: null, stop_sequences: ["x"] },
+      system_instruction: { parts: [{ text: "Be brief." }] },
+    });
+    expect(body.generationConfig).toEqual({ maxOutputTokens: 7, stopSequences: ["x"] });
+    expect(toGenerateRequest(body).prompt.systemInstruction).toBe("Be brief.");
+  });
+
+  it("names a field of the wrong type", () => {
+    const error = rejection(() => parse({ contents: [], generationConfig: { temperature: "hot" } }));
+    expect(error.status).toBe("INVALID_ARGUMENT");
+    expect(error.message).toContain("generation_config.temperature");
+    expect(error.message).toContain('"hot"');
+  });
+
+  it("names an unknown field", () => {
+    const error = rejection(() => parse({ contents: [], bogus: 1 }));
+    expect(error.message).toBe('Invalid JSON payload received. Unknown name "bogus": Cannot find field.');
+  });
+
+  it("rejects out-of-range sampling values", () => {
+    const error = rejection(() => parse({ contents: [], generationConfig: { temperature: 2.5 } }));
+    expect(error.message).toContain("generation_config.temperature");
+  });
+
+  it("rejects a body that is not an object", () => {
+    expect(rejection(() => parse([1, 2])).code).toBe(400);
+  });
+});
+
+describe("contents → prompt", () => {
+  it("merges consecutive turns of the same role", () => {
+    const prompt = toPromptInput([
+      { role: "user", parts: [{ text: "Once " }] },
+      { role: "user", parts: [{ text: "upon" }, { text: " a time" }] },
+      { role: "model", parts: [{ text: "there was" }] },
+      { parts: [{ text: "Go on." }] },
+    ]);
+    expect(prompt.turns).toEqual([
+      { role: "user", text: "Once upon a time" },
+      { role: "model", text: "there was" },
+      { role: "user", text: "Go on." },
+    ]);
+  });
+
+  it("rejects empty contents, empty parts, bad roles and non-text parts, naming them", () => {
+    expect(rejection(() => toPromptInput([])).message).toContain("contents is not specified");
+    expect(rejection(() => toPromptInput([{ role: "user", parts: [] }])).message).toContain("contents[0].parts");
+    expect(rejection(() => toPromptInput([{ role: "system", parts: [{ text: "x" }] }])).message).toContain("valid role");
+    const inline = rejection(() => toPromptInput([{ parts: [{ text: "a" }, { inlineData: { mimeType: "image/png", data: "" } }] }]));
+    expect(inline.message).toContain("contents[0].parts[1].inlineData");
+  });
+
+  it("rejects generation features that are not built yet instead of ignoring them", () => {
+    const body = parse({ contents: [{ parts: [{ text: "x" }] }], generationConfig: { candidateCount: 2 } });
+    expect(rejection(() => toGenerateRequest(body)).message).toContain("candidateCount");
+  });
+});
+
+const usage = (outputTokens: number): TokenUsage => ({ promptTokens: 5, cachedPromptTokens: 0, outputTokens });
+
+async function* events(list: GenerationEvent[]): AsyncGenerator<GenerationEvent> {
+  yield* list;
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+describe("engine events → streamed responses", () => {
+  const identity = { modelVersion: "stories-260k", responseId: "r1" };
+
+  it("puts finishReason on the last chunk that still has text", async () => {
+    const chunks = await collect(
+      toResponseChunks(
+        events([
+          { type: "start", usage: usage(0) },
+          { type: "text", text: "Once", usage: usage(1) },
+          { type: "text", text: " upon", usage: usage(2) },
+          { type: "end", finishReason: "STOP", usage: usage(3) },
+        ]),
+        identity,
+      ),
+    );
+    expect(chunks).toHaveLength(2);
+    expect(chunks.map((c) => c.candidates[0]?.content.parts[0]?.text)).toEqual(["Once", " upon"]);
+    expect(chunks[0]?.candidates[0]?.finishReason).toBeUndefined();
+    expect(chunks[1]?.candidates[0]?.finishReason).toBe("STOP");
+    expect(chunks[1]?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8 });
+    for (const chunk of chunks) expect(chunk).toMatchObject(identity);
+  });
+
+  it("ends without a final chunk when the generation was aborted", async () => {
+    const chunks = await collect(
+      toResponseChunks(events([{ type: "start", usage: usage(0) }, { type: "text", text: "a", usage: usage(1) }]), identity),
+    );
+    expect(chunks).toEqual([]);
+  });
+
+  it("collects one response for generateContent", async () => {
+    const response = await collectResponse(
+      events([
+        { type: "start", usage: usage(0) },
+        { type: "text", text: "a", usage: usage(1) },
+        { type: "text", text: "b", usage: usage(2) },
+        { type: "end", finishReason: "MAX_TOKENS", usage: usage(2) },
+      ]),
+      identity,
+    );
+    expect(response?.candidates[0]).toEqual({ content: { parts: [{ text: "ab" }], role: "model" }, index: 0, finishReason: "MAX_TOKENS" });
+  });
+});

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { repoRoot } from "./server.js";
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** When each stdout line arrived, ms since the start. */
+  lines: { at: number; text: string }[];
+}
+
+/** Runs a command to its end (killed after timeoutMs), keeping the arrival time of each line. */
+export function runToEnd(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Finished> {
+  const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  return collect(child, options.timeoutMs ?? 60_000);
+}
+
+function collect(child: ChildProcess, timeoutMs: number): Promise<Finished> {
+  const started = Date.now();
+  const result: Finished = { code: null, stdout: "", stderr: "", lines: [] };
+  let partial = "";
+  child.stdout!.on("data", (data: Buffer) => {
+    result.stdout += data.toString();
+    const pieces = (partial + data.toString()).split("\n");
+    partial = pieces.pop() ?? "";
+    for (const text of pieces) result.lines.push({ at: Date.now() - started, text });
+  });
+  child.stderr!.on("data", (data: Buffer) => (result.stderr += data.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) => {
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      result.code = code;
+      resolve(result);
+    });
+  });
+}
+
+/** Starts `genai-local serve` as its own process and resolves once it prints its URL. */
+export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, ["dist/cli/main.js", "serve", "--port", "0", "--threads", "1", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (data: Buffer) => (stderr += data.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let stdout = "";
+    child.stdout!.on("data", (data: Buffer) => {
+      stdout += data.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+  });
+  return { url, child, stderr: () => stderr };
+}

@@ -1,0 +1,45 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer, type RunningServer } from "../../src/cli/serve.js";
+import { registryFrom } from "../../src/cli/options.js";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const modelsDir = (): string => process.env.GENAI_LOCAL_MODELS_DIR as string;
+
+export interface TestServerOptions {
+  apiKeys?: string[];
+  models?: string[];
+  aliases?: string[];
+  parallel?: number;
+}
+
+/** A real server on a random loopback port with the tiny shared model, one thread. */
+export function startTestServer(options: TestServerOptions = {}): Promise<RunningServer> {
+  return startServer({
+    models: registryFrom(options.models, options.aliases),
+    host: "127.0.0.1",
+    port: 0,
+    apiKeys: options.apiKeys ?? [],
+    modelsDir: modelsDir(),
+    threads: 1,
+    parallel: options.parallel,
+    logLevel: "warn",
+  });
+}
+
+/** The value of an unlabelled gauge or counter in the server's /metrics text. */
+export async function metricValue(baseUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`metric ${name} not found`);
+  return Number(line.split(" ")[1]);
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
