@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { defaultModelsDir } from "../models/model-cache.js";
 import { DEFAULT_MODEL_ID } from "../models/registry.js";
 import { listModels } from "./models.js";
-import { collect, modelsDirOption, parallelOption, port, registryFrom, threadsOption } from "./options.js";
+import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, registryFrom, seconds, threadsOption } from "./options.js";
 import { pullModel } from "./pull.js";
 import { startServer } from "./serve.js";
 import { runStream } from "./stream.js";
@@ -24,6 +24,9 @@ program
   .addOption(new Option("--api-key <key>", "require this API key (repeatable)").argParser(collect))
   .addOption(threadsOption())
   .addOption(parallelOption())
+  .addOption(new Option("--queue-size <n>", "requests that may wait for a free stream, per model (default: 4 × parallel)").argParser(nonNegativeInt))
+  .addOption(new Option("--queue-timeout <seconds>", "longest wait for a free stream before 429").argParser(seconds).default(30))
+  .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long running streams may take to finish").argParser(seconds).default(10))
   .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug").env("GENAI_LOCAL_LOG_LEVEL"))
   .action(async (opts) => {
     const envKeys = (process.env.GENAI_LOCAL_API_KEY ?? "").split(",").filter(Boolean);
@@ -37,6 +40,9 @@ program
       parallel: opts.parallel,
       progress: true,
       logLevel: opts.logLevel,
+      queueSize: opts.queueSize,
+      queueTimeoutMs: opts.queueTimeout * 1000,
+      drainTimeoutMs: opts.drainTimeout * 1000,
     });
     process.stdout.write(`genai-local listening on ${server.url}\n`);
     let stopping = false;

@@ -1,8 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import { createEngine, type EngineSettings } from "../engines/create-engine.js";
+import { DEFAULT_PARALLEL } from "../engines/llama/llama-engine.js";
 import { createLogger } from "../http/logger.js";
+import { ServerMetrics } from "../http/metrics.js";
 import { buildServer } from "../http/server.js";
+import { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
+import { AdmittedEngine } from "../serving/admission.js";
 
 export interface ServeOptions extends EngineSettings {
   models: ModelRegistry;
@@ -10,19 +14,39 @@ export interface ServeOptions extends EngineSettings {
   port: number;
   apiKeys: string[];
   logLevel?: string;
+  /** Requests that may wait for a free stream, per model. */
+  queueSize?: number;
+  queueTimeoutMs?: number;
+  /** On shutdown, how long running streams may take to finish before they are ended. */
+  drainTimeoutMs?: number;
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
+  /** Stops accepting, lets running streams finish (up to the drain timeout), then unloads. */
   close(): Promise<void>;
 }
 
 /** Loads the models, then listens; used by `genai-local serve` and by the tests. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = createLogger(options.logLevel);
-  await options.models.loadAll((spec) => createEngine(spec, options));
-  const app = await buildServer({ models: options.models, apiKeys: options.apiKeys, logger });
+  const metrics = new ServerMetrics(options.models);
+  const streams = new StreamTracker();
+  const parallel = options.parallel ?? DEFAULT_PARALLEL;
+  const limits = { slots: parallel, queueSize: options.queueSize ?? 4 * parallel, queueTimeoutMs: options.queueTimeoutMs ?? 30_000 };
+  await options.models.loadAll(async (spec) => {
+    const engine = await createEngine(spec, {
+      ...options,
+      parallel,
+      onRunnerRestart: (id) => {
+        metrics.runnerRestarts.inc({ model: id });
+        logger.error({ model: id }, "model runner crashed and was restarted");
+      },
+    });
+    return new AdmittedEngine(engine, limits);
+  });
+  const app = await buildServer({ models: options.models, metrics, streams, apiKeys: options.apiKeys, logger });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
@@ -36,7 +60,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     app,
     url: `http://${host}:${port}`,
     close: async () => {
-      await app.close();
+      const closed = app.close();
+      await streams.drain(options.drainTimeoutMs ?? 10_000);
+      await closed;
       await options.models.closeAll();
     },
   };

@@ -32,7 +32,7 @@ async function streamInProcess(options: StreamOptions): Promise<void> {
   const id = options.models.resolveId(options.model);
   const spec = options.models.specs.find((s) => s.id === id);
   if (!spec) throw new Error(`Unknown model "${options.model}". Known: ${options.models.specs.map((s) => s.id).join(", ")}.`);
-  const engine = await createEngine(spec, options);
+  const engine = await createEngine(spec, { ...options, isolate: false });
   try {
     const request = toGenerateRequest({ contents: [{ role: "user", parts: [{ text: options.prompt }] }] });
     const identity = { modelVersion: engine.info.id, responseId: randomBytes(16).toString("base64url") };

@@ -1,27 +1,37 @@
 import { randomBytes } from "node:crypto";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Engine, GenerationEvent } from "../engines/engine.js";
+import type { FastifyInstance } from "fastify";
+import type { Engine } from "../engines/engine.js";
 import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
-import { errorBody, internalError, invalidArgument, notFound, toApiError } from "../http/errors.js";
+import { invalidArgument, notFound } from "../http/errors.js";
 import type { ServerMetrics } from "../http/metrics.js";
-import { openJsonArrayStream, openSseStream } from "../http/sse.js";
+import { RequestLifecycle } from "../http/request-lifecycle.js";
+import { streamReply } from "../http/stream-reply.js";
+import type { StreamTracker } from "../http/stream-tracker.js";
 import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
+import { meteredEvents } from "./metered-events.js";
 import { CountTokensRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
 import { collectResponse, toResponseChunks } from "./response-stream.js";
-import { countTokensPrompt, toGenerateRequest, toModelResource, MODEL_METHODS } from "./translate.js";
+import { countTokensPrompt, MODEL_METHODS, toGenerateRequest, toModelResource } from "./translate.js";
 
 export interface GeminiRoutesOptions {
   models: ModelRegistry;
   keys: ApiKeys;
   metrics: ServerMetrics;
+  streams: StreamTracker;
 }
 
 const newResponseId = (): string => randomBytes(16).toString("base64url");
 
+/** `gemini-2.5-flash:streamGenerateContent` → [model, method]. */
+function splitTarget(target: string): [string, string] {
+  const at = target.lastIndexOf(":");
+  return at === -1 ? [target, ""] : [target.slice(0, at), target.slice(at + 1)];
+}
+
 /** The Gemini REST surface; registered once under /v1beta and once under /v1. */
 export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOptions): Promise<void> {
-  const { models, keys, metrics } = options;
+  const { models, keys, metrics, streams } = options;
   const version = app.prefix.replace(/^\//, "");
 
   app.addHook("onRequest", async (request) => checkGeminiKey(keys, request));
@@ -45,7 +55,8 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
   });
 
   app.post<{ Params: { target: string }; Querystring: { alt?: string } }>("/models/:target", async (request, reply) => {
-    const [model = "", method = ""] = splitTarget(request.params.target);
+    const startedAt = performance.now();
+    const [model, method] = splitTarget(request.params.target);
     if (!MODEL_METHODS.includes(method)) {
       throw notFound(`Method "${method || "(none)"}" is not served here; use ${MODEL_METHODS.join(", ")}.`);
     }
@@ -54,85 +65,24 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
       const totalTokens = await engine.countTokens(countTokensPrompt(parseBody(CountTokensRequestSchema, request.body)));
       return { totalTokens, promptTokensDetails: [{ modality: "TEXT", tokenCount: totalTokens }] };
     }
-    const body = parseBody(GenerateContentRequestSchema, request.body);
-    const abort = abortWhenClientLeaves(reply);
-    const events = engine.generate(toGenerateRequest(body, abort.signal));
-    const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
-    if (method === "generateContent") {
-      const response = await collectResponse(metered(events, metrics, engine.info.id), identity);
-      if (!response) throw internalError("The generation ended without a result.");
-      return response;
-    }
     const alt = request.query.alt;
     if (alt !== undefined && alt !== "sse" && alt !== "json") {
       throw invalidArgument(`Invalid value for alt: "${alt}" (use sse or json).`);
     }
-    await streamResponse(request, reply, metered(events, metrics, engine.info.id), identity, alt === "sse", abort);
-  });
-}
-
-/** `gemini-2.5-flash:streamGenerateContent` → [model, method]. */
-function splitTarget(target: string): string[] {
-  const at = target.lastIndexOf(":");
-  return at === -1 ? [target, ""] : [target.slice(0, at), target.slice(at + 1)];
-}
-
-function abortWhenClientLeaves(reply: FastifyReply): AbortController {
-  const abort = new AbortController();
-  reply.raw.on("close", () => {
-    if (!reply.raw.writableFinished) abort.abort(new Error("The client closed the connection."));
-  });
-  return abort;
-}
-
-async function* metered(
-  events: AsyncIterable<GenerationEvent>,
-  metrics: ServerMetrics,
-  model: string,
-): AsyncGenerator<GenerationEvent> {
-  let counted = 0;
-  for await (const event of events) {
-    if (event.type !== "start") {
-      metrics.generatedTokens.inc({ model }, event.usage.outputTokens - counted);
-      counted = event.usage.outputTokens;
+    const body = parseBody(GenerateContentRequestSchema, request.body);
+    const lifecycle = new RequestLifecycle(request, reply, streams);
+    try {
+      const generation = engine.generate(toGenerateRequest(body, lifecycle.signal));
+      const events = meteredEvents(generation, metrics, engine.info.id, startedAt);
+      const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
+      if (method === "generateContent") {
+        const response = await collectResponse(events, identity);
+        if (!response) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
+        return response;
+      }
+      await streamReply(request, reply, toResponseChunks(events, identity), lifecycle, alt === "sse" ? "sse" : "json-array");
+    } finally {
+      lifecycle.finish();
     }
-    yield event;
-  }
-}
-
-async function* startingWith<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
-  if (first.done) return;
-  yield first.value;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-}
-
-/**
- * Streams chunks as they are generated. The first engine event is awaited before any byte is
- * written, so validation, queueing and prompt-size failures still answer with a plain HTTP
- * error; a failure after that is one last error item on the stream.
- */
-async function streamResponse(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  events: AsyncIterable<GenerationEvent>,
-  identity: { modelVersion: string; responseId: string },
-  sse: boolean,
-  abort: AbortController,
-): Promise<void> {
-  const iterator = events[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  reply.hijack();
-  const writer = sse ? openSseStream(reply.raw) : openJsonArrayStream(reply.raw);
-  try {
-    for await (const chunk of toResponseChunks(startingWith(first, iterator), identity)) await writer.write(chunk);
-  } catch (error) {
-    if (!abort.signal.aborted) {
-      const apiError = toApiError(error);
-      request.log.error({ err: error }, "generation failed mid-stream");
-      await writer.write(errorBody(apiError));
-    }
-  } finally {
-    writer.end();
-    await iterator.return?.();
-  }
+  });
 }

@@ -1,38 +1,60 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { ModelRegistry } from "../models/registry.js";
 
-/** The server's Prometheus metrics; gauges read the engines' own state, so they cannot drift. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The server's Prometheus metrics. Gauges read the engines' own state when scraped, so they
+ * cannot drift; per-token updates are plain counter/histogram increments. The default metrics
+ * include the event-loop delay (genai_local_nodejs_eventloop_lag_*).
+ */
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<"route" | "status">;
   readonly generatedTokens: Counter<"model">;
+  readonly reusedPromptTokens: Counter<"model">;
+  readonly timeToFirstToken: Histogram<"model">;
+  readonly interTokenLatency: Histogram<"model">;
+  readonly runnerRestarts: Counter<"model">;
 
   constructor(models: ModelRegistry) {
+    const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "genai_local_" });
-    this.requests = new Counter({
-      name: "genai_local_requests_total",
-      help: "HTTP requests by route and status code",
-      labelNames: ["route", "status"],
-      registers: [this.registry],
-    });
-    this.generatedTokens = new Counter({
-      name: "genai_local_generated_tokens_total",
-      help: "Tokens generated, by model",
+    this.requests = new Counter({ name: "genai_local_requests_total", help: "HTTP requests by route and status code", labelNames: ["route", "status"], registers });
+    this.generatedTokens = new Counter({ name: "genai_local_generated_tokens_total", help: "Tokens generated", labelNames: ["model"], registers });
+    this.reusedPromptTokens = new Counter({
+      name: "genai_local_prefix_tokens_reused_total",
+      help: "Prompt tokens found in a sequence's KV cache and not recomputed",
       labelNames: ["model"],
-      registers: [this.registry],
+      registers,
     });
+    this.timeToFirstToken = new Histogram({
+      name: "genai_local_time_to_first_token_seconds",
+      help: "From request to first generated text",
+      labelNames: ["model"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.interTokenLatency = new Histogram({
+      name: "genai_local_inter_token_latency_seconds",
+      help: "Between consecutive text events of one stream",
+      labelNames: ["model"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.runnerRestarts = new Counter({ name: "genai_local_runner_restarts_total", help: "Model runner processes restarted after a crash", labelNames: ["model"], registers });
     new Gauge({
       name: "genai_local_active_streams",
-      help: "Generations currently holding a sequence",
-      registers: [this.registry],
+      help: "Generations currently running",
+      registers,
       collect() {
         this.set(models.loaded.reduce((sum, engine) => sum + engine.load().active, 0));
       },
     });
     new Gauge({
       name: "genai_local_queued_requests",
-      help: "Requests waiting for a free sequence",
-      registers: [this.registry],
+      help: "Requests waiting for a free stream",
+      registers,
       collect() {
         this.set(models.loaded.reduce((sum, engine) => sum + engine.load().queued, 0));
       },

@@ -5,10 +5,13 @@ import { geminiRoutes } from "../gemini/routes.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { ApiKeys } from "./auth.js";
 import { errorBody, notFound, toApiError } from "./errors.js";
-import { ServerMetrics } from "./metrics.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { StreamTracker } from "./stream-tracker.js";
 
 export interface ServerOptions {
   models: ModelRegistry;
+  metrics: ServerMetrics;
+  streams: StreamTracker;
   apiKeys?: readonly string[];
   logger: Logger;
   /** Largest accepted request body, in bytes. */
@@ -26,7 +29,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
     routerOptions: { ignoreTrailingSlash: true },
   });
-  const metrics = new ServerMetrics(options.models);
+  const { metrics, streams } = options;
   const keys = new ApiKeys(options.apiKeys ?? []);
 
   // Google reads the body as JSON whatever its Content-Type says; so do we.
@@ -60,7 +63,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
 
   for (const prefix of ["/v1beta", "/v1"]) {
-    await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics });
+    await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics, streams });
   }
   app.get("/metrics", async (_request, reply) => {
     reply.type(metrics.registry.contentType);

@@ -11,6 +11,9 @@ export interface TestServerOptions {
   models?: string[];
   aliases?: string[];
   parallel?: number;
+  queueSize?: number;
+  queueTimeoutMs?: number;
+  drainTimeoutMs?: number;
 }
 
 /** A real server on a random loopback port with the tiny shared model, one thread. */
@@ -23,7 +26,10 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     modelsDir: modelsDir(),
     threads: 1,
     parallel: options.parallel,
-    logLevel: "warn",
+    queueSize: options.queueSize,
+    queueTimeoutMs: options.queueTimeoutMs,
+    drainTimeoutMs: options.drainTimeoutMs,
+    logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }
 

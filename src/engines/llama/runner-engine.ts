@@ -1,0 +1,160 @@
+import { fork, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Engine, GenerateRequest, GenerationEvent, ModelInfo, PromptInput } from "../engine.js";
+import { EngineError, RequestRejectedError } from "../engine.js";
+import { EventChannel } from "../event-channel.js";
+import type { LlamaEngineOptions } from "./llama-engine.js";
+import type { FromRunner, ToRunner } from "./runner-protocol.js";
+
+interface Stream {
+  channel: EventChannel<GenerationEvent>;
+  started: boolean;
+}
+
+interface Pending<T> {
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+}
+
+const here = fileURLToPath(import.meta.url);
+// Compiled: runner-main.js beside this file. Under the test runner (TypeScript sources): via tsx.
+const RUNNER_MAIN = path.join(path.dirname(here), `runner-main${path.extname(here)}`);
+const RUNNER_EXEC_ARGV = path.extname(here) === ".ts" ? ["--import", "tsx"] : [];
+
+/**
+ * A model served from its own child process, as Ollama runs one runner per model. If the
+ * runner dies (a native abort in llama.cpp), the streams it was serving fail with an
+ * EngineError, and a new runner is started for the requests that follow.
+ */
+export class RunnerEngine implements Engine {
+  private child!: ChildProcess;
+  private ready!: Promise<ModelInfo>;
+  private loadedInfo: ModelInfo | undefined;
+  private readonly streams = new Map<number, Stream>();
+  private readonly counts = new Map<number, Pending<number>>();
+  private nextId = 1;
+  private closing = false;
+  restarts = 0;
+
+  private constructor(
+    private readonly options: LlamaEngineOptions,
+    private readonly onRestart: () => void,
+  ) {}
+
+  static async start(options: LlamaEngineOptions, onRestart: () => void = () => {}): Promise<RunnerEngine> {
+    const engine = new RunnerEngine(options, onRestart);
+    engine.spawn();
+    await engine.ready;
+    return engine;
+  }
+
+  get info(): ModelInfo {
+    return this.loadedInfo as ModelInfo;
+  }
+
+  private spawn(): void {
+    const child = fork(RUNNER_MAIN, [], { execArgv: RUNNER_EXEC_ARGV, serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.child = child;
+    this.ready = new Promise<ModelInfo>((resolve, reject) => {
+      child.on("message", (message: FromRunner) => {
+        if (message.type === "ready") {
+          this.loadedInfo = message.info;
+          resolve(message.info);
+        } else if (message.type === "load-failed") reject(new EngineError(message.message));
+        else this.dispatch(message);
+      });
+      child.once("exit", (code, signal) => {
+        reject(new EngineError(`The runner for ${this.options.id} exited (${signal ?? `code ${code}`}) while loading.`));
+        this.onExit(code, signal);
+      });
+    });
+    this.ready.catch(() => {}); // observed by start() and by each request
+    this.send({ type: "load", options: this.options });
+  }
+
+  private send(message: ToRunner): void {
+    if (this.child.connected) this.child.send(message);
+  }
+
+  private dispatch(message: FromRunner): void {
+    if (message.type === "events") {
+      for (const [id, event] of message.batch) {
+        const stream = this.streams.get(id);
+        if (!stream) continue;
+        if (event === "finished") {
+          this.streams.delete(id);
+          stream.channel.end();
+        } else {
+          stream.started = true;
+          stream.channel.push(event);
+        }
+      }
+    } else if (message.type === "failed") {
+      const error = message.rejected ? new RequestRejectedError(message.message) : new EngineError(message.message);
+      const stream = this.streams.get(message.id);
+      this.streams.delete(message.id);
+      stream?.channel.fail(error);
+      this.counts.get(message.id)?.reject(error);
+      this.counts.delete(message.id);
+    } else if (message.type === "counted") {
+      this.counts.get(message.id)?.resolve(message.tokens);
+      this.counts.delete(message.id);
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const error = new EngineError(
+      `The model runner for ${this.options.id} crashed (${signal ?? `exit code ${code}`}); it is being restarted.`,
+    );
+    for (const stream of this.streams.values()) stream.channel.fail(error);
+    this.streams.clear();
+    for (const pending of this.counts.values()) pending.reject(error);
+    this.counts.clear();
+    if (this.closing || !this.loadedInfo) return;
+    this.restarts++;
+    this.onRestart();
+    this.spawn();
+  }
+
+  load(): { active: number; queued: number } {
+    let active = 0;
+    for (const stream of this.streams.values()) if (stream.started) active++;
+    return { active, queued: this.streams.size - active };
+  }
+
+  async countTokens(prompt: PromptInput): Promise<number> {
+    await this.ready;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.counts.set(id, { resolve, reject });
+      this.send({ type: "count", id, prompt });
+    });
+  }
+
+  async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
+    await this.ready;
+    request.signal?.throwIfAborted();
+    const id = this.nextId++;
+    const abort = (): void => this.send({ type: "abort", id });
+    const channel = new EventChannel<GenerationEvent>(abort);
+    this.streams.set(id, { channel, started: false });
+    request.signal?.addEventListener("abort", abort, { once: true });
+    this.send({ type: "generate", id, prompt: request.prompt, sampling: request.sampling });
+    try {
+      yield* channel;
+    } finally {
+      request.signal?.removeEventListener("abort", abort);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * A model's runner process: loads one GGUF and serves generations over IPC. A native crash
+ * in llama.cpp ends only this process; the API server fails its streams and starts another.
+ */
+import type { GenerationEvent } from "../engine.js";
+import { RequestRejectedError } from "../engine.js";
+import { LlamaEngine } from "./llama-engine.js";
+import type { FromRunner, ToRunner } from "./runner-protocol.js";
+
+let engine: LlamaEngine | undefined;
+const running = new Map<number, AbortController>();
+let batch: [number, GenerationEvent | "finished"][] = [];
+let flushScheduled = false;
+
+const send = (message: FromRunner): void => {
+  process.send?.(message);
+};
+
+/** Token events from every stream in one event-loop turn travel as one IPC message. */
+function flush(): void {
+  flushScheduled = false;
+  if (batch.length === 0) return;
+  const events = batch;
+  batch = [];
+  send({ type: "events", batch: events });
+}
+
+function queue(id: number, event: GenerationEvent | "finished"): void {
+  batch.push([id, event]);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+
+async function generate(message: Extract<ToRunner, { type: "generate" }>, model: LlamaEngine): Promise<void> {
+  const abort = new AbortController();
+  running.set(message.id, abort);
+  try {
+    for await (const event of model.generate({ prompt: message.prompt, sampling: message.sampling, signal: abort.signal })) {
+      queue(message.id, event);
+    }
+    queue(message.id, "finished");
+  } catch (error) {
+    flush();
+    const text = error instanceof Error ? error.message : String(error);
+    send({ type: "failed", id: message.id, message: text, rejected: error instanceof RequestRejectedError });
+  } finally {
+    running.delete(message.id);
+  }
+}
+
+process.on("message", (message: ToRunner) => {
+  switch (message.type) {
+    case "load":
+      LlamaEngine.load(message.options).then(
+        (loaded) => {
+          engine = loaded;
+          send({ type: "ready", info: loaded.info });
+        },
+        (error: unknown) => send({ type: "load-failed", message: error instanceof Error ? error.message : String(error) }),
+      );
+      break;
+    case "generate":
+      if (engine) void generate(message, engine);
+      break;
+    case "abort":
+      running.get(message.id)?.abort();
+      break;
+    case "count":
+      engine?.countTokens(message.prompt).then(
+        (tokens) => send({ type: "counted", id: message.id, tokens }),
+        (error: unknown) => send({ type: "failed", id: message.id, message: String(error), rejected: true }),
+      );
+      break;
+  }
+});
+
+// The API server going away (even by SIGKILL) closes the IPC channel: never outlive it.
+process.on("disconnect", () => process.exit(0));

@@ -1,0 +1,17 @@
+import type { GenerationEvent, ModelInfo, PromptInput, SamplingOptions } from "../engine.js";
+import type { LlamaEngineOptions } from "./llama-engine.js";
+
+/** Messages between the API server and a model's runner process (structured-clone IPC). */
+export type ToRunner =
+  | { type: "load"; options: LlamaEngineOptions }
+  | { type: "generate"; id: number; prompt: PromptInput; sampling: SamplingOptions }
+  | { type: "abort"; id: number }
+  | { type: "count"; id: number; prompt: PromptInput };
+
+export type FromRunner =
+  | { type: "ready"; info: ModelInfo }
+  | { type: "load-failed"; message: string }
+  /** Events of all streams produced in one event-loop turn, batched into one message. */
+  | { type: "events"; batch: [id: number, event: GenerationEvent | "finished"][] }
+  | { type: "failed"; id: number; message: string; rejected: boolean }
+  | { type: "counted"; id: number; tokens: number };

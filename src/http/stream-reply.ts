@@ -1,0 +1,47 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { errorBody, toApiError, type ApiError } from "./errors.js";
+import type { RequestLifecycle } from "./request-lifecycle.js";
+import { openJsonArrayStream, openSseStream, type StreamWriter } from "./sse.js";
+
+async function* startingWith<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  yield first.value;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
+/**
+ * Streams items to the client as they are produced. The first item is awaited before any byte
+ * is written, so admission, deadline and validation failures still answer as plain HTTP
+ * errors; a failure after that is one last error item on the stream.
+ */
+export async function streamReply(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  items: AsyncIterable<unknown>,
+  lifecycle: RequestLifecycle,
+  format: "sse" | "json-array",
+): Promise<void> {
+  const iterator = items[Symbol.asyncIterator]();
+  let first: IteratorResult<unknown>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    throw lifecycle.abortError ?? error;
+  }
+  if (first.done && lifecycle.abortError) throw lifecycle.abortError;
+
+  reply.hijack();
+  const writer: StreamWriter = format === "sse" ? openSseStream(reply.raw) : openJsonArrayStream(reply.raw);
+  let failure: ApiError | undefined;
+  try {
+    for await (const item of startingWith(first, iterator)) await writer.write(item);
+  } catch (error) {
+    failure = lifecycle.abortError ?? toApiError(error);
+    if (!lifecycle.abortError) request.log.error({ err: error }, "generation failed mid-stream");
+  } finally {
+    failure ??= lifecycle.abortError;
+    if (failure && !reply.raw.destroyed) await writer.write(errorBody(failure));
+    writer.end();
+    await iterator.return?.();
+  }
+}

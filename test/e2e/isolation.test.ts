@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../../src/cli/serve.js";
+import { modelsDir, startTestServer, waitFor } from "../support/server.js";
+
+// TinyStories-656K aborts the whole process (std::out_of_range in native code) when asked to
+// tokenize a character outside its vocabulary, such as "#": the real fixture for crash isolation.
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await startTestServer({
+    models: [`stories-260k=${modelsDir()}/stories260K.gguf`, `tinystories-656k=${modelsDir()}/TinyStories-656K-Q8_0.gguf`],
+  });
+});
+afterAll(async () => server?.close());
+
+const request = (model: string, text: string, maxOutputTokens: number) =>
+  fetch(`${server.url}/v1beta/models/${model}:streamGenerateContent?alt=sse`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ contents: [{ parts: [{ text }] }], generationConfig: { maxOutputTokens } }),
+  });
+
+function events(raw: string): Record<string, any>[] {
+  return raw
+    .split("\r\n\r\n")
+    .filter(Boolean)
+    .map((event) => JSON.parse(event.slice("data: ".length)));
+}
+
+describe("a model runner that crashes", () => {
+  it("fails only its own streams, with a clean error event, and comes back", async () => {
+    // A long stream on the fragile model, and one on the healthy model, both running.
+    const victim = await request("tinystories-656k", "Once upon a time", 1800);
+    const healthy = await request("stories-260k", "Once upon a time", 1500);
+    const victimReader = victim.body!.getReader();
+    const first = await victimReader.read();
+    expect(first.done).toBe(false);
+
+    const crasher = await request("tinystories-656k", "Tell me about #hashtags", 20);
+    expect(crasher.status).toBe(500);
+    expect((await crasher.json()).error.status).toBe("INTERNAL");
+
+    let rest = new TextDecoder().decode(first.value);
+    for (let part = await victimReader.read(); !part.done; part = await victimReader.read()) {
+      rest += new TextDecoder().decode(part.value);
+    }
+    const last = events(rest).at(-1)!;
+    expect(last.error).toMatchObject({ code: 500, status: "INTERNAL" });
+    expect(last.error.message).toContain("crashed");
+
+    const healthyEvents = events(await healthy.text());
+    expect(healthyEvents.at(-1)!.candidates[0].finishReason).toMatch(/STOP|MAX_TOKENS/);
+    expect(healthyEvents.some((e) => e.error)).toBe(false);
+
+    // The runner is restarted and serves again.
+    await waitFor(async () => {
+      const again = await request("tinystories-656k", "Once upon a time", 20);
+      if (again.status !== 200) return false;
+      return events(await again.text()).at(-1)!.candidates?.[0]?.finishReason !== undefined;
+    }, 20_000);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/genai_local_runner_restarts_total\{model="tinystories-656k"\} 1/);
+  });
+});
