@@ -62,7 +62,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close: async () => {
       const closed = app.close();
       await streams.drain(options.drainTimeoutMs ?? 10_000);
-      await closed;
+      // Connections whose stream ended after close() began are idle now, not when close() looked.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+      app.server.closeIdleConnections();
+      await closed.finally(() => clearInterval(sweeper));
       await options.models.closeAll();
     },
   };
