@@ -1,0 +1,31 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Starts `genai-local serve` (built) on a free loopback port for a benchmark that was given no URL. */
+export async function startLocalServer(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, ["dist/cli/main.js", "serve", "--port", "0", "--log-level", "warn", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, GENAI_LOCAL_MODELS_DIR: process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve(repoRoot, "../shared/models") },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
