@@ -54,7 +54,7 @@ export class RunnerEngine implements Engine {
   }
 
   private spawn(): void {
-    const child = fork(RUNNER_MAIN, [], { execArgv: RUNNER_EXEC_ARGV, serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(RUNNER_MAIN, [], { execArgv: RUNNER_EXEC_ARGV, serialization: "json", stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.child = child;
     this.ready = new Promise<ModelInfo>((resolve, reject) => {
       child.on("message", (message: FromRunner) => {
