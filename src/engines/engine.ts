@@ -14,6 +14,8 @@ export interface PromptInput {
   systemInstruction?: string;
   /** Already merged: no two consecutive turns share a role. */
   turns: ChatTurn[];
+  /** Plain text continuation even when the model has a chat template (legacy completions). */
+  raw?: boolean;
 }
 
 export interface SamplingOptions {

@@ -4,12 +4,11 @@ import type { Engine } from "../engines/engine.js";
 import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
 import { invalidArgument, notFound } from "../http/errors.js";
 import type { ServerMetrics } from "../http/metrics.js";
-import { RequestLifecycle } from "../http/request-lifecycle.js";
+import { serveGeneration } from "../http/generation.js";
 import { streamReply } from "../http/stream-reply.js";
 import type { StreamTracker } from "../http/stream-tracker.js";
 import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
-import { meteredEvents } from "./metered-events.js";
 import { CountTokensRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
 import { collectResponse, toResponseChunks } from "./response-stream.js";
 import { countTokensPrompt, MODEL_METHODS, toGenerateRequest, toModelResource } from "./translate.js";
@@ -70,19 +69,20 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
       throw invalidArgument(`Invalid value for alt: "${alt}" (use sse or json).`);
     }
     const body = parseBody(GenerateContentRequestSchema, request.body);
-    const lifecycle = new RequestLifecycle(request, reply, streams);
-    try {
-      const generation = engine.generate(toGenerateRequest(body, lifecycle.signal));
-      const events = meteredEvents(generation, metrics, engine.info.id, startedAt);
-      const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
-      if (method === "generateContent") {
-        const response = await collectResponse(events, identity);
-        if (!response) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
-        return response;
-      }
-      await streamReply(request, reply, toResponseChunks(events, identity), lifecycle, alt === "sse" ? "sse" : "json-array");
-    } finally {
-      lifecycle.finish();
-    }
+    const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
+    const context = { request, reply, engine, metrics, streams, startedAt };
+    return serveGeneration(
+      context,
+      (signal) => toGenerateRequest(body, signal),
+      async (events, lifecycle) => {
+        if (method === "generateContent") {
+          const response = await collectResponse(events, identity);
+          if (!response) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
+          return response;
+        }
+        await streamReply(request, reply, toResponseChunks(events, identity), lifecycle, alt === "sse" ? "sse" : "json-array");
+        return undefined;
+      },
+    );
   });
 }

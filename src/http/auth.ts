@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { ApiError, permissionDenied } from "./errors.js";
+import { ApiError, permissionDenied, unauthenticated } from "./errors.js";
 
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
 
@@ -49,4 +49,17 @@ export function checkGeminiKey(keys: ApiKeys, request: FastifyRequest): void {
     );
   }
   if (!keys.matches(presented)) throw invalidApiKey();
+}
+
+/** OpenAI clients send `Authorization: Bearer KEY`; missing or wrong → 401, as OpenAI answers. */
+export function checkBearerKey(keys: ApiKeys, request: FastifyRequest): void {
+  if (!keys.required) return;
+  const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "");
+  if (!match?.[1]) throw unauthenticated("You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.");
+  if (!keys.matches(match[1].trim())) throw unauthenticated("Incorrect API key provided.");
+}
+
+/** Which wire a request on a shared path (GET /v1/models) speaks: OpenAI clients send a bearer key. */
+export function speaksOpenAi(headers: FastifyRequest["headers"]): boolean {
+  return headers["x-goog-api-key"] === undefined && /^Bearer\s/i.test(headers.authorization ?? "");
 }

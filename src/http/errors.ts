@@ -55,10 +55,30 @@ export function errorBody(error: ApiError): GoogleErrorBody {
   return body;
 }
 
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+const OPENAI_TYPE: Partial<Record<GoogleStatus, string>> = {
+  UNAUTHENTICATED: "invalid_request_error",
+  PERMISSION_DENIED: "permission_error",
+  RESOURCE_EXHAUSTED: "rate_limit_error",
+  INTERNAL: "server_error",
+  UNAVAILABLE: "server_error",
+  DEADLINE_EXCEEDED: "timeout_error",
+};
+
+/** The same error in OpenAI's shape, for the OpenAI-compatible surface. */
+export function openAiErrorBody(error: ApiError): OpenAiErrorBody {
+  const code = error.status === "UNAUTHENTICATED" ? "invalid_api_key" : error.status === "NOT_FOUND" ? "model_not_found" : error.status.toLowerCase();
+  return { error: { message: error.message, type: OPENAI_TYPE[error.status] ?? "invalid_request_error", param: null, code } };
+}
+
 export const invalidArgument = (message: string, details?: ErrorDetail[]): ApiError =>
   new ApiError("INVALID_ARGUMENT", message, details);
 export const notFound = (message: string): ApiError => new ApiError("NOT_FOUND", message);
 export const permissionDenied = (message: string): ApiError => new ApiError("PERMISSION_DENIED", message);
+export const unauthenticated = (message: string): ApiError => new ApiError("UNAUTHENTICATED", message);
 export const internalError = (message: string): ApiError => new ApiError("INTERNAL", message);
 export const unavailable = (message: string): ApiError => new ApiError("UNAVAILABLE", message);
 

@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { geminiRoutes } from "../gemini/routes.js";
+import { openAiRoutes } from "../openai/routes.js";
 import type { ModelRegistry } from "../models/registry.js";
-import { ApiKeys } from "./auth.js";
+import { ApiKeys, speaksOpenAi } from "./auth.js";
 import { errorBody, notFound, toApiError } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { StreamTracker } from "./stream-tracker.js";
@@ -62,6 +63,17 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.code(error.code).send(errorBody(error));
   });
 
+  // GET /v1/models is both Gemini's and OpenAI's: a request with a bearer key gets OpenAI's.
+  app.addConstraintStrategy({
+    name: "wire",
+    mustMatchWhenDerived: false,
+    storage() {
+      const handlers = new Map<string, unknown>();
+      return { get: (value: string) => (handlers.get(value) ?? null) as never, set: (value: string, store: unknown) => void handlers.set(value, store) };
+    },
+    deriveConstraint: (request: { headers: Record<string, string | string[] | undefined> }) => (speaksOpenAi(request.headers) ? "openai" : "gemini"),
+  });
+  await app.register(openAiRoutes, { prefix: "/v1", models: options.models, keys, metrics, streams });
   for (const prefix of ["/v1beta", "/v1"]) {
     await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics, streams });
   }

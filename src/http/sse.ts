@@ -12,6 +12,9 @@ export interface StreamWriter {
   end(): void;
 }
 
+/** Yielded by a surface whose protocol ends the stream with `data: [DONE]` (OpenAI's); Gemini never does. */
+export const SSE_DONE = Symbol("[DONE]");
+
 const LINE_BREAKING = /[\u2028\u2029\u0085]/g;
 const ESCAPES: Record<string, string> = { "\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085" };
 
@@ -45,7 +48,7 @@ export function openSseStream(res: ServerResponse, headers: Record<string, strin
   });
   res.flushHeaders();
   return {
-    write: (item) => writeAndWait(res, `data: ${jsonLine(item)}\r\n\r\n`),
+    write: (item) => writeAndWait(res, `data: ${item === SSE_DONE ? "[DONE]" : jsonLine(item)}\r\n\r\n`),
     end: () => {
       if (!res.writableEnded) res.end();
     },

@@ -20,6 +20,7 @@ export async function streamReply(
   items: AsyncIterable<unknown>,
   lifecycle: RequestLifecycle,
   format: "sse" | "json-array",
+  errorItem: (error: ApiError) => unknown = errorBody,
 ): Promise<void> {
   const iterator = items[Symbol.asyncIterator]();
   let first: IteratorResult<unknown>;
@@ -40,7 +41,7 @@ export async function streamReply(
     if (!lifecycle.abortError) request.log.error({ err: error }, "generation failed mid-stream");
   } finally {
     failure ??= lifecycle.abortError;
-    if (failure && !reply.raw.destroyed) await writer.write(errorBody(failure));
+    if (failure && !reply.raw.destroyed) await writer.write(errorItem(failure));
     writer.end();
     await iterator.return?.();
   }

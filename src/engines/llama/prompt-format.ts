@@ -32,7 +32,7 @@ export class PromptFormatter {
   }
 
   format(prompt: PromptInput): FormattedPrompt {
-    return this.chatWrapper ? this.formatChat(this.chatWrapper, prompt) : this.formatPlain(prompt);
+    return this.chatWrapper && !prompt.raw ? this.formatChat(this.chatWrapper, prompt) : this.formatPlain(prompt);
   }
 
   private formatPlain(prompt: PromptInput): FormattedPrompt {

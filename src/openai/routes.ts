@@ -1,0 +1,101 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Engine, GenerateRequest, GenerationEvent } from "../engines/engine.js";
+import { checkBearerKey, type ApiKeys } from "../http/auth.js";
+import { ApiError, invalidArgument, openAiErrorBody, toApiError } from "../http/errors.js";
+import { serveGeneration } from "../http/generation.js";
+import type { ServerMetrics } from "../http/metrics.js";
+import { streamReply } from "../http/stream-reply.js";
+import type { StreamTracker } from "../http/stream-tracker.js";
+import { parseBody } from "../http/validate.js";
+import type { ModelRegistry } from "../models/registry.js";
+import { ChatCompletionRequestSchema, CompletionRequestSchema } from "./protocol.js";
+import {
+  chatToGenerateRequest,
+  collectText,
+  completionToGenerateRequest,
+  toChatChunks,
+  toCompletionChunks,
+  toOpenAiModel,
+  type CompletionIdentity,
+} from "./translate.js";
+
+export interface OpenAiRoutesOptions {
+  models: ModelRegistry;
+  keys: ApiKeys;
+  metrics: ServerMetrics;
+  streams: StreamTracker;
+}
+
+/** Routes on paths the Gemini surface also serves (GET /v1/models) answer only OpenAI clients. */
+const OPENAI_ONLY = { constraints: { wire: "openai" } };
+
+/** The OpenAI-compatible surface under /v1, over the same engines, keys and model registry. */
+export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOptions): Promise<void> {
+  const { models, keys, metrics, streams } = options;
+
+  app.setErrorHandler((error, request, reply) => {
+    const apiError = toApiError(error);
+    if (apiError.code >= 500) request.log.error({ err: error }, apiError.message);
+    return reply.code(apiError.code).headers(apiError.headers ?? {}).send(openAiErrorBody(apiError));
+  });
+  app.addHook("onRequest", async (request) => checkBearerKey(keys, request));
+
+  function engineOr404(model: string): Engine {
+    const engine = models.engineFor(model);
+    if (!engine) throw new ApiError("NOT_FOUND", `The model \`${model}\` does not exist or you do not have access to it.`);
+    return engine;
+  }
+
+  app.get("/models", OPENAI_ONLY, async () => ({
+    object: "list",
+    data: models.listed().map(({ name, info }) => toOpenAiModel(info, name)),
+  }));
+  app.get<{ Params: { model: string } }>("/models/:model", OPENAI_ONLY, async (request) => {
+    const engine = engineOr404(request.params.model);
+    return toOpenAiModel(engine.info, request.params.model);
+  });
+
+  async function complete(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    body: { model: string; stream?: boolean | null; stream_options?: { include_usage?: boolean } | null },
+    buildRequest: (signal: AbortSignal) => GenerateRequest,
+    kind: "chat" | "text",
+  ): Promise<unknown> {
+    const startedAt = performance.now();
+    const engine = engineOr404(body.model);
+    const identity: CompletionIdentity = {
+      id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("base64url")}`,
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+    };
+    return serveGeneration({ request, reply, engine, metrics, streams, startedAt }, buildRequest, async (events: AsyncIterable<GenerationEvent>, lifecycle) => {
+      if (body.stream) {
+        const includeUsage = body.stream_options?.include_usage === true;
+        const chunks = kind === "chat" ? toChatChunks(events, identity, includeUsage) : toCompletionChunks(events, identity, includeUsage);
+        await streamReply(request, reply, chunks, lifecycle, "sse", openAiErrorBody);
+        return undefined;
+      }
+      const result = await collectText(events);
+      if (!result) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
+      const choice =
+        kind === "chat"
+          ? { index: 0, message: { role: "assistant", content: result.text, refusal: null }, logprobs: null, finish_reason: result.finishReason }
+          : { index: 0, text: result.text, logprobs: null, finish_reason: result.finishReason };
+      return { ...identity, object: kind === "chat" ? "chat.completion" : "text_completion", choices: [choice], usage: result.usage };
+    });
+  }
+
+  app.post("/chat/completions", async (request, reply) => {
+    const body = parseBody(ChatCompletionRequestSchema, request.body);
+    return complete(request, reply, body, (signal) => chatToGenerateRequest(body, signal), "chat");
+  });
+  app.post("/completions", async (request, reply) => {
+    const body = parseBody(CompletionRequestSchema, request.body);
+    return complete(request, reply, body, (signal) => completionToGenerateRequest(body, signal), "text");
+  });
+  app.post("/embeddings", async () => {
+    throw invalidArgument("Embeddings are not supported by genai-local yet: no loaded model serves them.");
+  });
+}
