@@ -19,6 +19,7 @@ program
   .addOption(new Option("--host <host>", "address to listen on").default("127.0.0.1").env("GENAI_LOCAL_HOST"))
   .addOption(new Option("--port <port>", "port (0 picks a free one)").argParser(port).default(8080).env("GENAI_LOCAL_PORT"))
   .option("--model <ID=SOURCE>", "a model: ID=path/to/file.gguf or ID=hf:owner/repo/file.gguf (repeatable; the first is the default)", collect)
+  .option("--upstream <ID=openai:URL>", "a model served by a remote OpenAI-compatible engine: ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR] (repeatable)", collect)
   .option("--alias <ID=TARGET>", "answer model id ID with model TARGET (repeatable)", collect)
   .addOption(modelsDirOption())
   .addOption(new Option("--api-key <key>", "require this API key (repeatable)").argParser(collect))
@@ -31,7 +32,7 @@ program
   .action(async (opts) => {
     const envKeys = (process.env.GENAI_LOCAL_API_KEY ?? "").split(",").filter(Boolean);
     const server = await startServer({
-      models: registryFrom(opts.model, opts.alias),
+      models: registryFrom(opts.model, opts.alias, opts.upstream),
       host: opts.host,
       port: opts.port,
       apiKeys: [...(opts.apiKey ?? []), ...envKeys],

@@ -7,6 +7,7 @@ import { buildServer } from "../http/server.js";
 import { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { AdmittedEngine } from "../serving/admission.js";
+import { isUpstreamSource } from "../engines/upstream/upstream-spec.js";
 
 export interface ServeOptions extends EngineSettings {
   models: ModelRegistry;
@@ -34,7 +35,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metrics = new ServerMetrics(options.models);
   const streams = new StreamTracker();
   const parallel = options.parallel ?? DEFAULT_PARALLEL;
-  const limits = { slots: parallel, queueSize: options.queueSize ?? 4 * parallel, queueTimeoutMs: options.queueTimeoutMs ?? 30_000 };
+  const queueTimeoutMs = options.queueTimeoutMs ?? 30_000;
+  const local = { slots: parallel, queueSize: options.queueSize ?? 4 * parallel, queueTimeoutMs };
+  // An upstream engine batches on its own hardware; admission here only bounds what we hold open.
+  const upstream = { slots: 256, queueSize: options.queueSize ?? 256, queueTimeoutMs };
   await options.models.loadAll(async (spec) => {
     const engine = await createEngine(spec, {
       ...options,
@@ -44,7 +48,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         logger.error({ model: id }, "model runner crashed and was restarted");
       },
     });
-    return new AdmittedEngine(engine, limits);
+    return new AdmittedEngine(engine, isUpstreamSource(spec.source) ? upstream : local);
   });
   const app = await buildServer({ models: options.models, metrics, streams, apiKeys: options.apiKeys, logger });
   try {

@@ -3,6 +3,8 @@ import type { ModelSpec } from "../models/registry.js";
 import type { Engine } from "./engine.js";
 import { LlamaEngine, type LlamaEngineOptions } from "./llama/llama-engine.js";
 import { RunnerEngine } from "./llama/runner-engine.js";
+import { OpenAiUpstreamEngine } from "./upstream/openai-upstream.js";
+import { isUpstreamSource, parseUpstreamSource } from "./upstream/upstream-spec.js";
 
 export interface EngineSettings {
   modelsDir: string;
@@ -17,8 +19,9 @@ export interface EngineSettings {
   onRunnerRestart?: (modelId: string) => void;
 }
 
-/** Finds (or downloads) a model's file and loads it into an engine. */
+/** An upstream engine for `openai:` sources; otherwise finds (or downloads) the GGUF and loads it. */
 export async function createEngine(spec: ModelSpec, settings: EngineSettings): Promise<Engine> {
+  if (isUpstreamSource(spec.source)) return new OpenAiUpstreamEngine(parseUpstreamSource(spec.id, spec.source));
   const modelPath = await ensureModelFile(spec.source, { modelsDir: settings.modelsDir, progress: settings.progress });
   const options: LlamaEngineOptions = {
     id: spec.id,

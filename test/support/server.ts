@@ -9,6 +9,7 @@ export const modelsDir = (): string => process.env.GENAI_LOCAL_MODELS_DIR as str
 export interface TestServerOptions {
   apiKeys?: string[];
   models?: string[];
+  upstreams?: string[];
   aliases?: string[];
   parallel?: number;
   queueSize?: number;
@@ -19,7 +20,7 @@ export interface TestServerOptions {
 /** A real server on a random loopback port with the tiny shared model, one thread. */
 export function startTestServer(options: TestServerOptions = {}): Promise<RunningServer> {
   return startServer({
-    models: registryFrom(options.models, options.aliases),
+    models: registryFrom(options.models, options.aliases, options.upstreams),
     host: "127.0.0.1",
     port: 0,
     apiKeys: options.apiKeys ?? [],

@@ -1,0 +1,164 @@
+import { Agent, errors as undiciErrors, request as undiciRequest } from "undici";
+import { ApiError } from "../../http/errors.js";
+import type { Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage } from "../engine.js";
+import type { UpstreamSpec } from "./upstream-spec.js";
+
+export interface UpstreamTimeouts {
+  connectMs: number;
+  /** Longest silence between two pieces of the upstream's stream. */
+  readMs: number;
+}
+
+const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
+
+type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+
+export function toChatMessages(prompt: PromptInput): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (prompt.systemInstruction) messages.push({ role: "system", content: prompt.systemInstruction });
+  for (const turn of prompt.turns) messages.push({ role: turn.role === "model" ? "assistant" : "user", content: turn.text });
+  return messages;
+}
+
+/** Upstream HTTP statuses in Google's terms: 429 stays 429, 4xx is the caller's, the rest is 503. */
+function upstreamError(status: number, detail: string, id: string): ApiError {
+  const message = `Upstream engine for ${id} answered ${status}: ${detail.slice(0, 500)}`;
+  if (status === 429) return new ApiError("RESOURCE_EXHAUSTED", message, undefined, { "Retry-After": "1" });
+  if (status >= 400 && status < 500) return new ApiError("INVALID_ARGUMENT", message);
+  return new ApiError("UNAVAILABLE", message);
+}
+
+function transportError(error: unknown, id: string): ApiError {
+  if (error instanceof ApiError) return error;
+  const text = error instanceof Error ? error.message : String(error);
+  if (error instanceof undiciErrors.BodyTimeoutError) return new ApiError("DEADLINE_EXCEEDED", `Upstream engine for ${id} went silent: ${text}`);
+  return new ApiError("UNAVAILABLE", `Upstream engine for ${id} is unreachable: ${text}`);
+}
+
+/**
+ * A model whose generation runs on a remote OpenAI-compatible engine (vLLM, SGLang,
+ * llama-server, Ollama, another genai-local): engine requests become streaming chat
+ * completions and the stream comes back as engine events. Connections are pooled and kept
+ * alive; aborting the request aborts the upstream request.
+ */
+export class OpenAiUpstreamEngine implements Engine {
+  readonly info: ModelInfo;
+  private readonly agent: Agent;
+  private inFlight = 0;
+
+  constructor(
+    private readonly spec: UpstreamSpec,
+    private readonly timeouts: UpstreamTimeouts = DEFAULT_TIMEOUTS,
+  ) {
+    this.agent = new Agent({ connect: { timeout: timeouts.connectMs }, bodyTimeout: timeouts.readMs, headersTimeout: timeouts.readMs, keepAliveTimeout: 30_000 });
+    this.info = {
+      id: spec.id,
+      displayName: spec.id,
+      description: `${spec.model} served by the OpenAI-compatible engine at ${spec.baseUrl}`,
+      inputTokenLimit: 32_768,
+      outputTokenLimit: 8_192,
+      hasChatTemplate: true,
+    };
+  }
+
+  load(): { active: number; queued: number } {
+    return { active: this.inFlight, queued: 0 };
+  }
+
+  private headers(): Record<string, string> {
+    const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
+    const key = this.spec.keyEnv ? process.env[this.spec.keyEnv] : undefined;
+    if (key) headers.authorization = `Bearer ${key}`;
+    return headers;
+  }
+
+  async countTokens(): Promise<number> {
+    throw new ApiError("FAILED_PRECONDITION", `countTokens is not available for ${this.spec.id}: its tokens are counted by the upstream engine, which has no standard counting endpoint.`);
+  }
+
+  async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
+    const { sampling } = request;
+    const body = {
+      model: this.spec.model,
+      messages: toChatMessages(request.prompt),
+      stream: true,
+      stream_options: { include_usage: true },
+      temperature: sampling.temperature,
+      top_p: sampling.topP,
+      top_k: sampling.topK,
+      max_tokens: sampling.maxOutputTokens,
+      stop: sampling.stopSequences,
+      seed: sampling.seed,
+      presence_penalty: sampling.presencePenalty,
+      frequency_penalty: sampling.frequencyPenalty,
+    };
+    this.inFlight++;
+    try {
+      let response: Awaited<ReturnType<typeof undiciRequest>>;
+      try {
+        response = await undiciRequest(`${this.spec.baseUrl}/chat/completions`, {
+          method: "POST",
+          headers: this.headers(),
+          body: JSON.stringify(body),
+          dispatcher: this.agent,
+          signal: request.signal,
+        });
+      } catch (error) {
+        if (request.signal?.aborted) return;
+        throw transportError(error, this.spec.id);
+      }
+      if (response.statusCode !== 200) {
+        const detail = await response.body.text().catch(() => "");
+        throw upstreamError(response.statusCode, detail, this.spec.id);
+      }
+      yield* this.translateStream(response.body, request.signal);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async *translateStream(body: AsyncIterable<Buffer>, signal?: AbortSignal): AsyncGenerator<GenerationEvent> {
+    const usage: TokenUsage = { promptTokens: 0, cachedPromptTokens: 0, outputTokens: 0 };
+    let finishReason: FinishReason | undefined;
+    yield { type: "start", usage: { ...usage } };
+    let buffer = "";
+    const decoder = new TextDecoder();
+    try {
+      for await (const piece of body) {
+        buffer += decoder.decode(piece, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf("\n")) !== -1) {
+          const line = buffer.slice(0, end).trim();
+          buffer = buffer.slice(end + 1);
+          if (!line.startsWith("data:")) continue;
+          const data = line.slice(5).trim();
+          if (data === "[DONE]") continue;
+          const chunk = JSON.parse(data);
+          if (chunk.error) throw upstreamError(chunk.error.code ?? 500, chunk.error.message ?? data, this.spec.id);
+          if (chunk.usage) {
+            usage.promptTokens = chunk.usage.prompt_tokens ?? usage.promptTokens;
+            usage.outputTokens = chunk.usage.completion_tokens ?? usage.outputTokens;
+            usage.cachedPromptTokens = chunk.usage.prompt_tokens_details?.cached_tokens ?? 0;
+          }
+          const choice = chunk.choices?.[0];
+          if (choice?.finish_reason) finishReason = choice.finish_reason === "length" ? "MAX_TOKENS" : "STOP";
+          const text: unknown = choice?.delta?.content;
+          if (typeof text === "string" && text.length > 0) {
+            usage.outputTokens++; // until the upstream's own count arrives with the last chunk
+            yield { type: "text", text, usage: { ...usage } };
+          }
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw transportError(error, this.spec.id);
+    }
+    if (signal?.aborted) return;
+    if (!finishReason) throw new ApiError("UNAVAILABLE", `Upstream engine for ${this.spec.id} ended its stream without a finish reason.`);
+    yield { type: "end", finishReason, usage: { ...usage } };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,34 @@
+/** `ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR]`: a model served by a remote OpenAI-compatible engine. */
+export interface UpstreamSpec {
+  id: string;
+  baseUrl: string;
+  /** The model name the upstream knows it by (default: the id). */
+  model: string;
+  /** Name of the environment variable holding the upstream's API key, if any. */
+  keyEnv?: string;
+}
+
+export const UPSTREAM_PREFIX = "openai:";
+
+export function isUpstreamSource(source: string): boolean {
+  return source.startsWith(UPSTREAM_PREFIX);
+}
+
+/** Parses the SOURCE part (`openai:BASE_URL[,model=NAME][,key=ENV_VAR]`) for model `id`. */
+export function parseUpstreamSource(id: string, source: string): UpstreamSpec {
+  const [url = "", ...options] = source.slice(UPSTREAM_PREFIX.length).split(",");
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch {
+    throw new Error(`--upstream ${id}: "${url}" is not a URL (expected ${id}=openai:http://host:port/v1).`);
+  }
+  const spec: UpstreamSpec = { id, baseUrl: base.toString().replace(/\/$/, ""), model: id };
+  for (const option of options) {
+    const [key, value] = option.split("=", 2);
+    if (key === "model" && value) spec.model = value;
+    else if (key === "key" && value) spec.keyEnv = value;
+    else throw new Error(`--upstream ${id}: unknown option "${option}" (use model=NAME or key=ENV_VAR).`);
+  }
+  return spec;
+}
