@@ -75,6 +75,7 @@ export class LlamaEngine implements Engine {
       yield* generateOnSequence({
         model: this.model,
         sequence,
+        pool: this.pool,
         prompt,
         sampling: request.sampling,
         maxOutputTokens: Math.min(request.sampling.maxOutputTokens ?? room, room),

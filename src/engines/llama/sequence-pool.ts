@@ -11,10 +11,18 @@ interface Waiter {
  * into each decode step. A free sequence whose KV cache already starts like the new prompt is
  * preferred, so a chat's next turn reuses its history. Requests beyond the sequence count wait
  * in FIFO order.
+ *
+ * Trimming a reused sequence's stale tail needs the context's lock, which node-llama-cpp's batch
+ * loop holds for as long as any stream keeps queueing decodes: under load a trim would wait for
+ * every other stream to finish. So running generations yield between tokens while a trim is
+ * pending (`trimPending`), the batch loop drains, and the trim gets the lock at once.
  */
 export class SequencePool {
   private readonly free: LlamaContextSequence[] = [];
   private readonly waiters: Waiter[] = [];
+  private trims = 0;
+  private trimsDone: Promise<void> | undefined;
+  private resolveTrims: (() => void) | undefined;
   readonly size: number;
 
   constructor(context: LlamaContext) {
@@ -46,6 +54,22 @@ export class SequencePool {
         { once: true },
       );
     });
+  }
+
+  /** Erases the sequence's cache from `keep` on (its tail that the new prompt does not share). */
+  async trim(sequence: LlamaContextSequence, keep: number): Promise<void> {
+    if (keep >= sequence.nextTokenIndex) return;
+    if (this.trims++ === 0) this.trimsDone = new Promise((resolve) => (this.resolveTrims = resolve));
+    try {
+      await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+    } finally {
+      if (--this.trims === 0) this.resolveTrims?.();
+    }
+  }
+
+  /** What a running generation awaits before asking for its next token, if a trim is pending. */
+  get trimPending(): Promise<void> | undefined {
+    return this.trims > 0 ? this.trimsDone : undefined;
   }
 
   release(sequence: LlamaContextSequence): void {

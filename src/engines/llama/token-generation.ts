@@ -3,10 +3,12 @@ import { StopSequenceFilter } from "../../serving/stop-sequences.js";
 import type { FinishReason, GenerationEvent, SamplingOptions, TokenUsage } from "../engine.js";
 import { IncrementalDetokenizer } from "./incremental-detokenizer.js";
 import type { FormattedPrompt } from "./prompt-format.js";
+import type { SequencePool } from "./sequence-pool.js";
 
 export interface GenerationPlan {
   model: LlamaModel;
   sequence: LlamaContextSequence;
+  pool: SequencePool;
   prompt: FormattedPrompt;
   sampling: SamplingOptions;
   /** Hard cap from the context window and the request. */
@@ -20,8 +22,10 @@ export interface GenerationPlan {
  * token limit or an abort.
  */
 export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<GenerationEvent> {
-  const { model, sequence, prompt, signal } = plan;
-  const cached = await reusePrefix(sequence, prompt.tokens);
+  const { model, sequence, pool, prompt, signal } = plan;
+  // Keep the longest shared prefix; at least one prompt token is evaluated, for its logits.
+  const cached = Math.min(sequence.compareContextTokens(prompt.tokens).firstDifferentIndex, prompt.tokens.length - 1);
+  await pool.trim(sequence, cached);
   const usage: TokenUsage = { promptTokens: prompt.tokens.length, cachedPromptTokens: cached, outputTokens: 0 };
   yield { type: "start", usage: { ...usage } };
 
@@ -32,7 +36,7 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
   let hitStopSequence = false;
 
   const evaluation = sequence.evaluate(prompt.tokens.slice(cached), evaluateOptions(plan.sampling, generated));
-  for await (const token of evaluation) {
+  for await (const token of tokensYieldingToTrims(evaluation, pool)) {
     if (signal?.aborted) return;
     if (model.isEogToken(token) || prompt.stopTokens.includes(token)) {
       finishReason = "STOP";
@@ -61,14 +65,19 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
   yield { type: "end", finishReason, usage: { ...usage } };
 }
 
-/** Keeps the longest shared prefix (at least one prompt token is always evaluated, for logits). */
-async function reusePrefix(sequence: LlamaContextSequence, tokens: Token[]): Promise<number> {
-  const shared = sequence.compareContextTokens(tokens).firstDifferentIndex;
-  const keep = Math.min(shared, tokens.length - 1);
-  if (keep < sequence.nextTokenIndex) {
-    await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+/** Pauses between tokens while another stream's trim waits for the context (see SequencePool). */
+async function* tokensYieldingToTrims(evaluation: AsyncGenerator<Token, void, void | Token | Token[]>, pool: SequencePool): AsyncGenerator<Token> {
+  try {
+    for (;;) {
+      const pending = pool.trimPending;
+      if (pending) await pending;
+      const step = await evaluation.next();
+      if (step.done) return;
+      yield step.value;
+    }
+  } finally {
+    await evaluation.return();
   }
-  return keep;
 }
 
 function evaluateOptions(sampling: SamplingOptions, generated: Token[]): SequenceEvaluateOptions {
