@@ -37,6 +37,18 @@ describe("many streams on one model", () => {
     expect(latestStart).toBeLessThan(earliestEnd);
   });
 
+  it("a new request joins the running batch at once, even on a sequence it must first trim", async () => {
+    // Dirty every sequence, so the late request has to erase a stale tail before it can start.
+    await Promise.all(Array.from({ length: 8 }, () => postStream(server.url, storyRequest(20)).then(readEvents)));
+    const t0 = performance.now();
+    const long = [postStream(server.url, storyRequest(1500)), postStream(server.url, storyRequest(1500))].map((r) => r.then((res) => readEvents(res, t0)));
+    await waitFor(async () => (await metricValue(server.url, "genai_local_active_streams")) === 2);
+    const late = await readEvents(await postStream(server.url, storyRequest(10, "The big dog")), t0);
+    const lateFirst = late[0]!.at;
+    const longEnds = (await Promise.all(long)).map((events) => events.at(-1)!.at);
+    expect(lateFirst).toBeLessThan(Math.min(...longEnds) / 2);
+  });
+
   it("reuses a chat's KV-cache prefix on the next turn: cachedContentTokenCount and a faster first token", async () => {
     const ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: server.url } });
     const longStory = Array.from({ length: 60 }, (_, i) => `On day ${i} the little cat went to the park and played.`).join(" ");
