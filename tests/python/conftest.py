@@ -1,0 +1,222 @@
+"""Fixtures for the google-genai (Python SDK) suite: one real genai-local server per session.
+
+The server is the built CLI (dist/cli/main.js, so `npm run build` first) serving the small
+real GGUF models from the shared models directory (GENAI_LOCAL_MODELS_DIR, or ../shared/models
+beside the repository). It listens on a random port; the URL is parsed from its stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from google import genai
+from google.genai import types
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAIN_JS = REPO_ROOT / "dist" / "cli" / "main.js"
+READY_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 20  # the server's default drain timeout is 10 s
+LISTENING = re.compile(r"listening on (http://\S+)")
+
+# Every request the suite makes gives up after this long instead of hanging the run.
+REQUEST_TIMEOUT_MS = 60_000
+
+
+def models_dir() -> Path:
+    configured = os.environ.get("GENAI_LOCAL_MODELS_DIR")
+    return Path(configured) if configured else (REPO_ROOT.parent / "shared" / "models")
+
+
+@dataclass
+class Server:
+    url: str
+    api_key: str
+    proc: subprocess.Popen
+    stderr_path: Path
+    stdout_lines: list[str] = field(default_factory=list)
+
+    # ---- clients -------------------------------------------------------------------------
+    def client(self, api_version: str | None = None, api_key: str | None = None) -> genai.Client:
+        """A google-genai client made the quickstart's way, pointed at this server."""
+        options = types.HttpOptions(base_url=self.url, timeout=REQUEST_TIMEOUT_MS)
+        if api_version is not None:
+            options.api_version = api_version
+        return genai.Client(api_key=self.api_key if api_key is None else api_key, http_options=options)
+
+    # ---- /metrics ------------------------------------------------------------------------
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as response:
+            return response.read().decode("utf-8")
+
+    def metric(self, name: str, label_filter: str | None = None) -> float | None:
+        """Sum of every series of `name` (optionally only series whose labels contain
+        `label_filter`); None when the metric is not exposed at all."""
+        total, seen = 0.0, False
+        pattern = re.compile(rf"^{re.escape(name)}(\{{[^}}]*\}})?\s+(\S+)$", re.M)
+        for match in pattern.finditer(self.metrics_text()):
+            if label_filter is not None and label_filter not in (match.group(1) or ""):
+                continue
+            total += float(match.group(2))
+            seen = True
+        return total if seen else None
+
+    def active_streams(self) -> float:
+        value = self.metric("genai_local_active_streams")
+        assert value is not None, "GET /metrics has no genai_local_active_streams gauge"
+        return value
+
+    def generated_tokens(self) -> float | None:
+        return self.metric("genai_local_generated_tokens_total")
+
+    def wait_active_streams(self, predicate, timeout_s: float) -> tuple[bool, float, float]:
+        """Polls the gauge until predicate(value) holds; returns (held, value, seconds waited)."""
+        start = time.monotonic()
+        while True:
+            value = self.active_streams()
+            waited = time.monotonic() - start
+            if predicate(value):
+                return True, value, waited
+            if waited >= timeout_s:
+                return False, value, waited
+            time.sleep(0.05)
+
+    def wait_idle(self, timeout_s: float = 15) -> None:
+        """Waits until no stream is generating (so one test's stream cannot disturb the next)."""
+        held, value, _ = self.wait_active_streams(lambda v: v == 0, timeout_s)
+        assert held, f"server still has {value} active streams after {timeout_s}s (left over from an earlier test?)"
+
+    def stderr_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.stderr_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no stderr)"
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _stop(proc: subprocess.Popen) -> list[str]:
+    """SIGTERM, wait, SIGKILL the whole process group on timeout. Returns problems found."""
+    problems: list[str] = []
+    pgid = proc.pid  # start_new_session=True makes the server the leader of its own group
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            problems.append(f"server did not exit within {STOP_TIMEOUT_S}s of SIGTERM; killed")
+            os.killpg(pgid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    # Model runner child processes must go with the server.
+    deadline = time.monotonic() + 5
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _group_alive(pgid):
+        problems.append("processes of the server's group were still running 5s after it exited; killed")
+        os.killpg(pgid, signal.SIGKILL)
+    return problems
+
+
+@pytest.fixture(scope="session")
+def server():
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH")
+    if not MAIN_JS.exists():
+        pytest.fail(f"{MAIN_JS} is missing: build the server first (npm run build)")
+    if not models_dir().is_dir():
+        pytest.fail(f"models dir {models_dir()} does not exist (set GENAI_LOCAL_MODELS_DIR)")
+
+    api_key = "genai-local-test-" + secrets.token_hex(8)
+    stderr_file = tempfile.NamedTemporaryFile(prefix="genai-local-server-", suffix=".stderr", delete=False)
+    stderr_path = Path(stderr_file.name)
+    command = [
+        node, str(MAIN_JS), "serve",
+        "--host", "127.0.0.1", "--port", "0",
+        "--models-dir", str(models_dir()),
+        "--api-key", api_key,
+        "--threads", "1",
+    ]
+    proc = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr_file,
+        text=True,
+        start_new_session=True,
+    )
+    stderr_file.close()
+
+    lines: list[str] = []
+    found: dict[str, str] = {}
+    ready = threading.Event()
+
+    def read_stdout() -> None:  # also keeps draining stdout so the server never blocks on it
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            match = LISTENING.search(line)
+            if match and not ready.is_set():
+                found["url"] = match.group(1).rstrip("/")
+                ready.set()
+        ready.set()  # stdout closed: the server exited
+
+    threading.Thread(target=read_stdout, name="genai-local-stdout", daemon=True).start()
+
+    start = time.monotonic()
+    while not ready.wait(0.2) and time.monotonic() - start < READY_TIMEOUT_S:
+        pass
+    if "url" not in found:
+        rc = proc.poll()
+        _stop(proc)
+        stderr = stderr_path.read_text(errors="replace")[-6000:]
+        stderr_path.unlink(missing_ok=True)
+        pytest.fail(
+            f"genai-local did not print 'listening on http://...' within {READY_TIMEOUT_S}s "
+            f"(exit code {rc}).\ncommand: {' '.join(command)}\nstdout:\n" + "\n".join(lines)
+            + f"\nstderr:\n{stderr}",
+            pytrace=False,
+        )
+
+    srv = Server(url=found["url"], api_key=api_key, proc=proc, stderr_path=stderr_path, stdout_lines=lines)
+    try:
+        yield srv
+    finally:
+        problems = _stop(proc)
+        rc = proc.returncode
+        tail = srv.stderr_tail()
+        stderr_path.unlink(missing_ok=True)
+        if rc != 0:
+            problems.append(f"server exited with code {rc} after SIGTERM (expected 0)")
+        if problems:
+            pytest.fail("stopping genai-local: " + "; ".join(problems) + f"\nstderr tail:\n{tail}", pytrace=False)
+
+
+@pytest.fixture
+def client(server):
+    """A sync google-genai client (its .aio side too) for one test, closed afterwards."""
+    c = server.client()
+    try:
+        yield c
+    finally:
+        c.close()

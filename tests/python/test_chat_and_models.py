@@ -1,0 +1,63 @@
+"""chats.create(...).send_message_stream with history, models.list() and models.get()."""
+
+from __future__ import annotations
+
+import pytest
+from google.genai import types
+
+from genai_checks import MODEL_ID, check_stream
+
+
+def test_chat_send_message_stream_carries_history(client):
+    chat = client.chats.create(model=MODEL_ID, config=types.GenerateContentConfig(max_output_tokens=24))
+
+    first = check_stream(list(chat.send_message_stream("Tell me a story about a little red bird.")))
+    second = check_stream(list(chat.send_message_stream("What did the bird do next?")))
+
+    assert second.prompt_tokens > first.prompt_tokens, "the second turn's prompt does not include the history"
+    assert second.prompt_tokens > first.prompt_tokens + first.candidates_tokens // 2, (
+        f"second prompt ({second.prompt_tokens} tokens) is too small to hold turn 1 "
+        f"({first.prompt_tokens} prompt + {first.candidates_tokens} reply tokens)"
+    )
+
+    history = chat.get_history()
+    assert [content.role for content in history] == ["user", "model", "user", "model"]
+    assert "".join(part.text for part in history[1].parts) == first.text
+    assert "".join(part.text for part in history[3].parts) == second.text
+
+    # The second turn's prompt is exactly the first three entries of the history.
+    counted = client.models.count_tokens(model=MODEL_ID, contents=history[:3])
+    assert counted.total_tokens == second.prompt_tokens
+
+
+def test_models_list(client):
+    models = {model.name: model for model in client.models.list()}
+    assert "models/stories-260k" in models, f"models.list() returned {sorted(models)}"
+    model = models["models/stories-260k"]
+    assert model.display_name
+    assert model.input_token_limit and model.input_token_limit > 0
+    assert model.output_token_limit and model.output_token_limit > 0
+    assert {"generateContent", "streamGenerateContent", "countTokens"} <= set(model.supported_actions or [])
+
+
+def test_models_list_v1(server):
+    client = server.client(api_version="v1")
+    assert "models/stories-260k" in [model.name for model in client.models.list()]
+    client.close()
+
+
+@pytest.mark.parametrize("model_id", ["gemini-2.5-flash", "gemini-3-flash-preview", "stories-260k"])
+def test_models_get(client, model_id):
+    model = client.models.get(model=model_id)
+    assert model.name in (f"models/{model_id}", "models/stories-260k"), model.name
+    assert model.input_token_limit and model.input_token_limit > 0
+    assert model.output_token_limit and model.output_token_limit > 0
+    assert "streamGenerateContent" in (model.supported_actions or [])
+
+
+async def test_aio_models_list_and_get(client):
+    names = [model.name async for model in await client.aio.models.list()]
+    assert "models/stories-260k" in names
+    model = await client.aio.models.get(model="gemini-2.5-flash")
+    assert model.name
+    await client.aio.aclose()
