@@ -3,6 +3,7 @@ import { createEngine, type EngineSettings } from "../engines/create-engine.js";
 import { DEFAULT_PARALLEL } from "../engines/llama/llama-engine.js";
 import { createLogger } from "../http/logger.js";
 import { ServerMetrics } from "../http/metrics.js";
+import type { ConnectionLimits } from "../http/connection-limits.js";
 import { buildServer } from "../http/server.js";
 import { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
@@ -20,6 +21,8 @@ export interface ServeOptions extends EngineSettings {
   queueTimeoutMs?: number;
   /** On shutdown, how long running streams may take to finish before they are ended. */
   drainTimeoutMs?: number;
+  limits?: Partial<ConnectionLimits>;
+  corsOrigins?: string[];
 }
 
 export interface RunningServer {
@@ -50,7 +53,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     return new AdmittedEngine(engine, isUpstreamSource(spec.source) ? upstream : local);
   });
-  const app = await buildServer({ models: options.models, metrics, streams, apiKeys: options.apiKeys, logger });
+  const app = await buildServer({
+    models: options.models,
+    metrics,
+    streams,
+    apiKeys: options.apiKeys,
+    logger,
+    limits: options.limits,
+    corsOrigins: options.corsOrigins,
+  });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {

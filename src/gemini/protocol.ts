@@ -34,7 +34,7 @@ export type Part = z.infer<typeof PartSchema>;
 
 export const ContentSchema = wireObject({
   role: z.string().optional(),
-  parts: z.array(PartSchema).optional(),
+  parts: z.array(PartSchema).max(1_000).optional(),
 });
 export type Content = z.infer<typeof ContentSchema>;
 
@@ -61,7 +61,7 @@ export const GenerationConfigSchema = wireObject({
 export type GenerationConfig = z.infer<typeof GenerationConfigSchema>;
 
 const generateContentShape = {
-  contents: z.array(ContentSchema),
+  contents: z.array(ContentSchema).max(10_000),
   systemInstruction: ContentSchema.optional(),
   generationConfig: GenerationConfigSchema.optional(),
   safetySettings: z.array(z.unknown()).optional(),

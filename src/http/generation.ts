@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Engine, GenerateRequest, GenerationEvent } from "../engines/engine.js";
+import type { Engine, GenerateRequest, GenerationEvent, ModelInfo } from "../engines/engine.js";
+import { invalidArgument } from "./errors.js";
 import { meteredEvents } from "../serving/metered-events.js";
 import type { ServerMetrics } from "./metrics.js";
 import { RequestLifecycle } from "./request-lifecycle.js";
@@ -26,9 +27,21 @@ export async function serveGeneration<T>(
   const { request, reply, engine, metrics, streams, startedAt } = context;
   const lifecycle = new RequestLifecycle(request, reply, streams);
   try {
-    const events = meteredEvents(engine.generate(buildRequest(lifecycle.signal)), metrics, engine.info.id, startedAt);
+    const generateRequest = buildRequest(lifecycle.signal);
+    checkOutputLimit(generateRequest, engine.info);
+    const events = meteredEvents(engine.generate(generateRequest), metrics, engine.info.id, startedAt);
     return await respond(events, lifecycle);
   } finally {
     lifecycle.finish();
+  }
+}
+
+/** A requested output length beyond the model's limit is refused, as Google refuses it. */
+function checkOutputLimit(request: GenerateRequest, info: ModelInfo): void {
+  const asked = request.sampling.maxOutputTokens;
+  if (asked !== undefined && asked > info.outputTokenLimit) {
+    throw invalidArgument(
+      `Unable to submit request because it has a maxOutputTokens value of ${asked} but the supported range is from 1 (inclusive) to ${info.outputTokenLimit + 1} (exclusive) for ${info.id}.`,
+    );
   }
 }

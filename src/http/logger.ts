@@ -1,11 +1,22 @@
 import pino, { type Logger } from "pino";
 
+/** A URL as logged: the `key` query parameter (an API key) is replaced, never written out. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]key=)[^&#]*/gi, "$1[redacted]");
+}
+
 /** Structured logs go to stderr so stdout stays for what a command prints (URLs, chunks). */
 export function createLogger(level = process.env.GENAI_LOCAL_LOG_LEVEL ?? "info"): Logger {
   return pino(
     {
       level,
-      redact: { paths: ['req.headers["x-goog-api-key"]', "req.headers.authorization", "req.query.key"], censor: "[redacted]" },
+      serializers: {
+        req: (req: { method?: string; url?: string; ip?: string; id?: string }) => ({
+          method: req.method,
+          url: redactUrl(req.url ?? ""),
+          remoteAddress: req.ip,
+        }),
+      },
     },
     pino.destination(2),
   );

@@ -4,7 +4,9 @@ import type { Logger } from "pino";
 import { geminiRoutes } from "../gemini/routes.js";
 import { openAiRoutes } from "../openai/routes.js";
 import type { ModelRegistry } from "../models/registry.js";
+import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "./auth.js";
+import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits } from "./connection-limits.js";
 import { errorBody, notFound, toApiError } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { StreamTracker } from "./stream-tracker.js";
@@ -15,15 +17,19 @@ export interface ServerOptions {
   streams: StreamTracker;
   apiKeys?: readonly string[];
   logger: Logger;
-  /** Largest accepted request body, in bytes. */
-  bodyLimit?: number;
+  limits?: Partial<ConnectionLimits>;
+  /** Browser origins allowed by CORS; none (CORS off) by default. */
+  corsOrigins?: readonly string[];
 }
 
 /** Assembles the HTTP server: each wire surface and the operational routes are plugins. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    bodyLimit: options.bodyLimit ?? 20 * 1024 * 1024,
+    bodyLimit: limits.maxBodyBytes,
+    serverFactory: createHttpServer(limits),
+    clientErrorHandler: clientErrorHandler(limits),
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
@@ -32,6 +38,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   const { metrics, streams } = options;
   const keys = new ApiKeys(options.apiKeys ?? []);
+
+  if (options.corsOrigins?.length) {
+    await app.register(cors, {
+      origin: [...options.corsOrigins],
+      allowedHeaders: ["content-type", "x-goog-api-key", "authorization", "x-server-timeout", "x-goog-api-client"],
+    });
+  }
 
   // Google reads the body as JSON whatever its Content-Type says; so do we.
   app.removeContentTypeParser(["application/json", "text/plain"]);

@@ -115,7 +115,9 @@ function waitForDownload(shared: SharedDownload, signal: AbortSignal | undefined
   shared.waiters++;
   if (!signal) return shared.done;
   return new Promise<string>((resolve, reject) => {
+    let left = false;
     const leave = () => {
+      left = true;
       shared.waiters--;
       if (shared.waiters > 0) return reject(signal.reason);
       shared.controller.abort(signal.reason);
@@ -123,6 +125,11 @@ function waitForDownload(shared: SharedDownload, signal: AbortSignal | undefined
     };
     if (signal.aborted) return leave();
     signal.addEventListener("abort", leave, { once: true });
-    shared.done.then(resolve, reject).finally(() => signal.removeEventListener("abort", leave));
+    shared.done
+      .then(
+        (file) => !left && resolve(file),
+        (error: unknown) => !left && reject(error),
+      )
+      .finally(() => signal.removeEventListener("abort", leave));
   });
 }

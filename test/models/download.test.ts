@@ -1,142 +1,154 @@
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { downloadFile } from "../../src/models/download.js";
-import { parseRemoteSource } from "../../src/models/hf-uri.js";
-import { ensureModelFile, ModelNotAvailableError } from "../../src/models/model-cache.js";
-import { modelsDir } from "../support/server.js";
+import { createProgressBar, downloadModel } from "../../src/models/download.js";
+import { parseModelSource } from "../../src/models/hf-uri.js";
+import {
+  readStoriesGguf,
+  serveInSlices,
+  serveThenCloseAfter,
+  serveThenStallAfter,
+  restoreEnv,
+  setEnv,
+  sha256,
+  startFixtureServer,
+  STORIES_GGUF_SHA256,
+  STORIES_HF_PATH,
+  STORIES_HF_URI,
+  type FixtureServer,
+} from "./fixture-server.js";
 
-const gguf = readFileSync(path.join(modelsDir(), "stories260K.gguf"));
-const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
-const requests: string[] = [];
-let server: http.Server;
-let base: string;
+const gguf = readStoriesGguf();
+const random = randomBytes(300_000);
+let server: FixtureServer;
 let dir: string;
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    requests.push(req.url ?? "");
-    if (req.url === "/ggml-org/tiny-llamas/resolve/main/stories260K.gguf") {
-      res.writeHead(200, { "Content-Length": gguf.length });
-      // in slices, so progress is reported more than once
-      let at = 0;
-      const pump = () => {
-        if (at >= gguf.length) return res.end();
-        res.write(gguf.subarray(at, (at += 64 * 1024)));
-        setImmediate(pump);
-      };
-      pump();
-    } else if (req.url === "/cut/model.gguf") {
-      res.writeHead(200, { "Content-Length": 300_000 });
-      res.write(randomBytes(150_000), () => res.socket?.destroy());
-    } else if (req.url === "/slow/model.gguf") {
-      res.writeHead(200, { "Content-Length": 300_000 });
-      res.write(randomBytes(10_000)); // then nothing: the client aborts
-    } else {
-      res.writeHead(404).end("not found");
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startFixtureServer();
+  server.routes.set(STORIES_HF_PATH, serveInSlices(gguf));
+  server.routes.set("/random.bin", serveInSlices(random, { announceLength: false }));
+  server.routes.set("/cut.gguf", serveThenCloseAfter(random, random.length / 2));
+  server.routes.set("/stall.gguf", serveThenStallAfter(random, 10_000));
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), "genai-local-dl-"));
-  requests.length = 0;
-  process.env.GENAI_LOCAL_HF_ENDPOINT = base;
+  dir = await mkdtemp(path.join(os.tmpdir(), "genai-local-download-"));
+  server.requests.length = 0;
+  setEnv({ GENAI_LOCAL_HF_ENDPOINT: server.baseUrl, HF_TOKEN: undefined });
 });
 afterEach(async () => {
-  delete process.env.GENAI_LOCAL_HF_ENDPOINT;
-  server.closeAllConnections();
+  restoreEnv();
   await rm(dir, { recursive: true, force: true });
 });
 
-describe("hf: URIs", () => {
-  it("map to Hugging Face's resolve URL and keep the file name", () => {
-    expect(parseRemoteSource("hf:ggml-org/tiny-llamas/sub dir/m.gguf", "https://huggingface.co")).toEqual({
-      url: "https://huggingface.co/ggml-org/tiny-llamas/resolve/main/sub%20dir/m.gguf",
-      fileName: "m.gguf",
-    });
-    expect(parseRemoteSource("./models/m.gguf")).toBeUndefined();
-    expect(() => parseRemoteSource("hf:only-owner")).toThrow(/hf:owner\/repo/);
-    expect(() => parseRemoteSource("hf:o/r/../../etc/passwd")).toThrow();
-  });
-});
+describe("downloadModel", () => {
+  it("downloads an hf: URI from the endpoint's resolve path, byte for byte, with monotonic progress", async () => {
+    const { url } = parseModelSource(STORIES_HF_URI);
+    const destPath = path.join(dir, "nested", "stories260K.gguf");
+    const progress: Array<[number, number | undefined]> = [];
+    await downloadModel(url, destPath, { onProgress: (received, total) => progress.push([received, total]) });
 
-describe("downloads", () => {
-  it("downloads the default model's hf: URI into the models dir, byte for byte, with progress", async () => {
-    const file = await ensureModelFile("hf:ggml-org/tiny-llamas/stories260K.gguf", { modelsDir: dir });
-    expect(requests).toEqual(["/ggml-org/tiny-llamas/resolve/main/stories260K.gguf"]);
-    expect(file).toBe(path.join(dir, "stories260K.gguf"));
-    expect(sha256(readFileSync(file))).toBe("270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d");
-
-    const progress: number[] = [];
-    await downloadFile(`${base}/ggml-org/tiny-llamas/resolve/main/stories260K.gguf`, path.join(dir, "again.gguf"), {
-      onProgress: (received, total) => {
-        expect(total).toBe(gguf.length);
-        progress.push(received);
-      },
-    });
+    expect(server.requests.map((r) => r.path)).toEqual([STORIES_HF_PATH]);
+    expect(sha256(readFileSync(destPath))).toBe(STORIES_GGUF_SHA256);
+    expect(await readdir(path.dirname(destPath))).toEqual(["stories260K.gguf"]);
     expect(progress.length).toBeGreaterThan(1);
-    expect(progress).toEqual([...progress].sort((a, b) => a - b));
-    expect(progress.at(-1)).toBe(gguf.length);
+    expect(progress.every(([, total]) => total === gguf.length)).toBe(true);
+    const received = progress.map(([bytes]) => bytes);
+    expect(received.every((bytes, i) => i === 0 || bytes > (received[i - 1] as number))).toBe(true);
+    expect(received.at(-1)).toBe(gguf.length);
   });
 
-  it("finds a file already in the models dir without any request", async () => {
-    const file = await ensureModelFile("hf:ggml-org/tiny-llamas/stories260K.gguf", { modelsDir: modelsDir() });
-    expect(file).toBe(path.join(modelsDir(), "stories260K.gguf"));
-    expect(requests).toEqual([]);
+  it("downloads a body of unannounced length, reporting an unknown total", async () => {
+    const destPath = path.join(dir, "random.bin");
+    const totals = new Set<number | undefined>();
+    await downloadModel(`${server.baseUrl}/random.bin`, destPath, { onProgress: (_received, total) => totals.add(total) });
+    expect(readFileSync(destPath).equals(random)).toBe(true);
+    expect([...totals]).toEqual([undefined]);
   });
 
-  it("shares one download between concurrent callers", async () => {
-    const [a, b] = await Promise.all([
-      ensureModelFile("hf:ggml-org/tiny-llamas/stories260K.gguf", { modelsDir: dir }),
-      ensureModelFile("hf:ggml-org/tiny-llamas/stories260K.gguf", { modelsDir: dir }),
-    ]);
-    expect(a).toBe(b);
-    expect(requests).toHaveLength(1);
-  });
-
-  it.each([
-    ["a 404", "/missing/model.gguf", /HTTP 404/],
-    ["a connection cut halfway", "/cut/model.gguf", /of 300000 bytes/],
-  ])("leaves no file behind after %s", async (_name, urlPath, message) => {
-    const destination = path.join(dir, "model.gguf");
-    await expect(downloadFile(`${base}${urlPath}`, destination)).rejects.toThrow(message);
+  it("fails on a 404 naming the URL and status, leaving no file", async () => {
+    const url = `${server.baseUrl}/nobody/nothing/resolve/main/missing.gguf`;
+    const failure = downloadModel(url, path.join(dir, "missing.gguf"));
+    await expect(failure).rejects.toThrow(`Download of ${url} failed: HTTP 404 Not Found`);
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it("leaves no file behind when aborted mid-download", async () => {
+  it("fails when the connection closes after half the announced bytes, leaving no file", async () => {
+    const url = `${server.baseUrl}/cut.gguf`;
+    const error = (await downloadModel(url, path.join(dir, "cut.gguf")).catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain(`Download of ${url} failed`);
+    const [, received] = /received (\d+) of 300000 bytes/.exec(error.message) ?? [];
+    expect(Number(received)).toBeLessThanOrEqual(150_000);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("stops when aborted mid-body, leaving no file", async () => {
     const controller = new AbortController();
-    const destination = path.join(dir, "model.gguf");
-    const download = downloadFile(`${base}/slow/model.gguf`, destination, {
+    const failure = downloadModel(`${server.baseUrl}/stall.gguf`, path.join(dir, "stall.gguf"), {
       signal: controller.signal,
       onProgress: () => controller.abort(),
     });
-    await expect(download).rejects.toThrow(/failed/);
-    expect(existsSync(destination)).toBe(false);
+    await expect(failure).rejects.toThrow(/failed: aborted; received \d+ of 300000 bytes/);
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it("offline with the file missing: names the models dir and the file to put there", async () => {
-    const error = await ensureModelFile("hf:ggml-org/tiny-llamas/stories260K.gguf", { modelsDir: dir, offline: true }).catch((e) => e);
-    expect(error).toBeInstanceOf(ModelNotAvailableError);
-    expect(error.message).toContain(dir);
-    expect(error.message).toContain('"stories260K.gguf"');
-    expect(requests).toEqual([]);
+  it("does not start when already aborted", async () => {
+    const failure = downloadModel(`${server.baseUrl}/random.bin`, path.join(dir, "random.bin"), { signal: AbortSignal.abort() });
+    await expect(failure).rejects.toThrow(/failed: aborted$/);
+    expect(await readdir(dir)).toEqual([]);
   });
 
-  it("a failed download explains itself the same way", async () => {
-    const error = await ensureModelFile("hf:nobody/nothing/model.gguf", { modelsDir: dir }).catch((e) => e);
-    expect(error).toBeInstanceOf(ModelNotAvailableError);
-    expect(error.message).toContain("HTTP 404");
-    expect(error.message).toContain("genai-local pull hf:nobody/nothing/model.gguf");
-    expect(await readdir(dir)).toEqual([]);
+  it("reports a folder it cannot create, without any request", async () => {
+    writeFileSync(path.join(dir, "a-file"), "");
+    const failure = downloadModel(`${server.baseUrl}/random.bin`, path.join(dir, "a-file", "random.bin"));
+    await expect(failure).rejects.toThrow(/random\.bin failed: E[A-Z]+/);
+    expect(server.requests).toEqual([]);
+  });
+
+  it("removes the .part file when the final rename fails", async () => {
+    mkdirSync(path.join(dir, "random.bin"));
+    await expect(downloadModel(`${server.baseUrl}/random.bin`, path.join(dir, "random.bin"))).rejects.toThrow(/EISDIR|EEXIST|ENOTEMPTY/);
+    expect(await readdir(dir)).toEqual(["random.bin"]);
+  });
+
+  it("sends HF_TOKEN to the Hugging Face endpoint only, and extra headers everywhere", async () => {
+    setEnv({ HF_TOKEN: "hf_secret" });
+    await downloadModel(`${server.baseUrl}/random.bin`, path.join(dir, "a.bin"), { headers: { "x-trace": "1" } });
+    setEnv({ GENAI_LOCAL_HF_ENDPOINT: "https://hf-mirror.invalid" });
+    await downloadModel(`${server.baseUrl}/random.bin`, path.join(dir, "b.bin"));
+
+    const [toHf, toOtherHost] = server.requests.map((r) => r.headers);
+    expect(toHf?.authorization).toBe("Bearer hf_secret");
+    expect(toHf?.["x-trace"]).toBe("1");
+    expect(toOtherHost?.authorization).toBeUndefined();
+  });
+});
+
+describe("createProgressBar", () => {
+  const fakeStderr = (): { stream: PassThrough & { isTTY?: boolean }; text: () => string } => {
+    const stream = new PassThrough();
+    return { stream, text: () => stream.read()?.toString() ?? "" };
+  };
+
+  it("writes one start and one done line when the stream is not a terminal", () => {
+    const { stream, text } = fakeStderr();
+    const bar = createProgressBar("stories260K.gguf", stream);
+    bar.update(500_000, 1_185_376);
+    bar.update(1_185_376, 1_185_376);
+    bar.stop();
+    expect(text()).toBe("Downloading stories260K.gguf...\nDownloaded stories260K.gguf (1.2 MB)\n");
+  });
+
+  it("says how far a failed download got", () => {
+    const { stream, text } = fakeStderr();
+    const bar = createProgressBar("m.gguf", stream);
+    bar.update(600_000, 1_200_000);
+    bar.stop(false);
+    expect(text()).toBe("Downloading m.gguf...\nDownload of m.gguf stopped after 0.6 of 1.2 MB\n");
   });
 });

@@ -86,15 +86,21 @@ export function serveThenStallAfter(body: Buffer, sentBytes: number): Handler {
   };
 }
 
-/** Sets env vars for a test and gives back a function that puts the old values back. */
-export function setEnv(values: Record<string, string | undefined>): () => void {
-  const saved = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
-  const apply = (entries: Record<string, string | undefined>): void => {
-    for (const [name, value] of Object.entries(entries)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-  apply(values);
-  return () => apply(saved);
+const envChanges: Array<Record<string, string | undefined>> = [];
+
+/** Sets env vars for a test; `restoreEnv()` (in afterEach) puts back what was there before. */
+export function setEnv(values: Record<string, string | undefined>): void {
+  envChanges.push(Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]])));
+  applyEnv(values);
+}
+
+export function restoreEnv(): void {
+  for (let saved = envChanges.pop(); saved; saved = envChanges.pop()) applyEnv(saved);
+}
+
+function applyEnv(values: Record<string, string | undefined>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
 }

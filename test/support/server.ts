@@ -15,6 +15,8 @@ export interface TestServerOptions {
   queueSize?: number;
   queueTimeoutMs?: number;
   drainTimeoutMs?: number;
+  limits?: Partial<import("../../src/http/connection-limits.js").ConnectionLimits>;
+  corsOrigins?: string[];
 }
 
 /** A real server on a random loopback port with the tiny shared model, one thread. */
@@ -30,6 +32,8 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     queueSize: options.queueSize,
     queueTimeoutMs: options.queueTimeoutMs,
     drainTimeoutMs: options.drainTimeoutMs,
+    limits: options.limits,
+    corsOrigins: options.corsOrigins,
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }

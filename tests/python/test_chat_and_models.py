@@ -20,13 +20,23 @@ def test_chat_send_message_stream_carries_history(client):
         f"({first.prompt_tokens} prompt + {first.candidates_tokens} reply tokens)"
     )
 
+    # The SDK records a streamed reply as one history entry per chunk, so the history is
+    # user, model x N, user, model x M: four turns once consecutive entries of a role are joined.
     history = chat.get_history()
-    assert [content.role for content in history] == ["user", "model", "user", "model"]
-    assert "".join(part.text for part in history[1].parts) == first.text
-    assert "".join(part.text for part in history[3].parts) == second.text
+    turns: list[tuple[str, str]] = []
+    for content in history:
+        text = "".join(part.text or "" for part in content.parts)
+        if turns and turns[-1][0] == content.role:
+            turns[-1] = (content.role, turns[-1][1] + text)
+        else:
+            turns.append((content.role, text))
+    assert [role for role, _ in turns] == ["user", "model", "user", "model"]
+    assert turns[1][1] == first.text
+    assert turns[3][1] == second.text
 
-    # The second turn's prompt is exactly the first three entries of the history.
-    counted = client.models.count_tokens(model=MODEL_ID, contents=history[:3])
+    # The second turn's prompt is exactly the history up to and including the second question.
+    second_question = max(i for i, content in enumerate(history) if content.role == "user")
+    counted = client.models.count_tokens(model=MODEL_ID, contents=history[: second_question + 1])
     assert counted.total_tokens == second.prompt_tokens
 
 
