@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { geminiRoutes } from "../gemini/routes.js";
 import { openAiRoutes } from "../openai/routes.js";
@@ -7,7 +7,7 @@ import type { ModelRegistry } from "../models/registry.js";
 import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "./auth.js";
 import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits } from "./connection-limits.js";
-import { errorBody, notFound, toApiError } from "./errors.js";
+import { errorBody, invalidArgument, notFound, toApiError } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { StreamTracker } from "./stream-tracker.js";
 
@@ -29,6 +29,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: limits.maxBodyBytes,
     serverFactory: createHttpServer(limits),
+    // Errors Fastify meets before routing (a malformed URL such as /models/%zz), in Google's shape.
+    frameworkErrors: (error, _request, reply) => {
+      const apiError = invalidArgument(`Invalid request URL: ${error.message}`);
+      return (reply as FastifyReply).code(apiError.code).send(errorBody(apiError));
+    },
     clientErrorHandler: clientErrorHandler(limits),
     genReqId: (req) => {
       const given = req.headers["x-request-id"];

@@ -71,10 +71,10 @@ STREAMS: dict[str, str] = {
 
 class FakeGemini(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    body = ""
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.server.paths.append(self.path)
         payload = self.server.stream_body.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -82,19 +82,18 @@ class FakeGemini(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(payload)
-        self.server.paths.append(self.path)
 
     def log_message(self, *args):  # keep pytest's output clean
         pass
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def fake_server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeGemini)
     httpd.daemon_threads = True
     httpd.stream_body = ""
     httpd.paths = []
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield httpd
@@ -106,11 +105,12 @@ def fake_server():
 
 def fake_client(httpd) -> genai.Client:
     host, port = httpd.server_address[:2]
-    return genai.Client(api_key="fake", http_options=types.HttpOptions(base_url=f"http://{host}:{port}", timeout=10_000))
+    return genai.Client(api_key="fake", http_options=types.HttpOptions(base_url=f"http://{host}:{port}", api_version="v1beta", timeout=10_000))
 
 
 def stream_sync(httpd, name: str):
     httpd.stream_body = STREAMS[name]
+    httpd.paths.clear()
     client = fake_client(httpd)
     try:
         return check_stream(list(client.models.generate_content_stream(model=MODEL_ID, contents="hi")))
@@ -120,6 +120,7 @@ def stream_sync(httpd, name: str):
 
 async def stream_aio(httpd, name: str):
     httpd.stream_body = STREAMS[name]
+    httpd.paths.clear()
     client = fake_client(httpd)
     try:
         chunks = [c async for c in await client.aio.models.generate_content_stream(model=MODEL_ID, contents="hi")]

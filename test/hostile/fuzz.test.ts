@@ -1,0 +1,166 @@
+import fc from "fast-check";
+import { Agent, request } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../../src/cli/serve.js";
+import { metricValue, startTestServer, waitFor } from "../support/server.js";
+import { postStream, readEvents, storyRequest } from "../support/sse.js";
+
+// Property-based fuzzing of every route: whatever arrives, the answer is a 4xx in the surface's
+// error shape (or a 2xx), never a 5xx and never a hang; afterwards the server still streams.
+const KEY = "fuzz-key";
+const RUNS = Number(process.env.GENAI_LOCAL_FUZZ_RUNS ?? 2_500); // × 4 properties ≥ 10,000 requests
+let server: RunningServer;
+const agent = new Agent({ connections: 8, keepAliveTimeout: 10_000 });
+let sent = 0;
+
+beforeAll(async () => {
+  server = await startTestServer({ apiKeys: [KEY], limits: { maxBodyBytes: 256 * 1024 } });
+});
+afterAll(async () => {
+  await agent.close();
+  await server?.close();
+});
+
+/** Path segments as a client may send them, raw: traversal, encodings, separators, unicode. */
+const nasty = fc.constantFrom("..", "../..", "%2e%2e", "%2e%2e%2f", "..%2f", "?", "&", "#", "%00", "%", "%zz", "models/", "a:b:c", "\u00e9", "\u2028", " ", "");
+const segment = fc.oneof(nasty, fc.string({ maxLength: 12 }), fc.constantFrom("stories-260k", "gemini-2.5-flash", "models/stories-260k"));
+const method = fc.constantFrom("generateContent", "streamGenerateContent", "countTokens", "embedContent", "", "GENERATECONTENT", "streamGenerateContent:extra");
+const query = fc.oneof(fc.constant(""), fc.constantFrom("?alt=sse", "?alt=json", "?alt=proto", "?alt=", "?alt=sse&alt=json", "?key=wrong", "?key=", "?%zz", "?alt[]=x"));
+
+function safePath(raw: string): string {
+  // Node refuses to send control characters and spaces; everything else goes out as it is.
+  return raw.replace(/[^\x21-\x7e]/g, (c) => encodeURIComponent(c));
+}
+
+const smallConfig = fc.record(
+  {
+    temperature: fc.oneof(fc.double({ min: -5, max: 5, noNaN: true }), fc.anything()),
+    topP: fc.anything(),
+    topK: fc.oneof(fc.integer({ min: -5, max: 100 }), fc.anything()),
+    maxOutputTokens: fc.oneof(fc.integer({ min: -3, max: 4 }), fc.anything()),
+    stopSequences: fc.oneof(fc.array(fc.string(), { maxLength: 7 }), fc.anything()),
+    seed: fc.anything(),
+    candidateCount: fc.integer({ min: -1, max: 10 }),
+    bogusField: fc.anything(),
+  },
+  { requiredKeys: ["maxOutputTokens"] },
+);
+const part = fc.oneof(
+  fc.record({ text: fc.oneof(fc.string({ maxLength: 40 }), fc.anything()) }),
+  fc.record({ inlineData: fc.anything() }),
+  fc.anything(),
+);
+const content = fc.record({ role: fc.oneof(fc.constantFrom("user", "model", "system", "tool", ""), fc.anything()), parts: fc.oneof(fc.array(part, { maxLength: 4 }), fc.anything()) }, { requiredKeys: [] });
+const geminiBody = fc.oneof(
+  fc.record({ contents: fc.oneof(fc.array(content, { maxLength: 4 }), fc.anything()), generationConfig: smallConfig, systemInstruction: fc.anything() }, { requiredKeys: ["generationConfig"] }),
+  fc.json({ maxDepth: 4 }),
+  fc.string({ maxLength: 200 }),
+  fc.constant("[".repeat(5_000)),
+  fc.constant('{"contents": [{"parts": [{"text": "\\ud800"}]}], "generationConfig": {"maxOutputTokens": 2}}'),
+  fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from([0x7b, 0xff, 0xfe, ...bytes])), // invalid UTF-8
+);
+
+async function send(methodName: string, path: string, body: string | Buffer | undefined, headers: Record<string, string>) {
+  const response = await request(`${server.url}`, {
+    dispatcher: agent,
+    method: methodName as "POST",
+    path: safePath(path),
+    headers: { "content-type": "application/json", ...headers },
+    body,
+    headersTimeout: 15_000,
+    bodyTimeout: 15_000,
+  });
+  sent++;
+  const status = response.statusCode;
+  // Read errors whole; for a 200 stream one piece is enough (then cancel, which stops generation).
+  if (status >= 400) return { status, text: await response.body.text() };
+  for await (const _piece of response.body) break;
+  response.body.destroy();
+  return { status, text: "" };
+}
+
+function expectClientError(result: { status: number; text: string }, shape: "google" | "openai" | "either") {
+  expect(result.status).toBeLessThan(500);
+  if (result.status < 400) return;
+  const body = JSON.parse(result.text);
+  expect(typeof body.error.message).toBe("string");
+  if (shape === "google" || (shape === "either" && "status" in body.error)) {
+    expect(body.error.code).toBe(result.status === 413 ? 400 : result.status);
+    expect(typeof body.error.status).toBe("string");
+  } else {
+    expect(typeof body.error.type).toBe("string");
+  }
+}
+
+const serialise = (body: unknown): string | Buffer => (Buffer.isBuffer(body) ? body : typeof body === "string" ? body : JSON.stringify(body));
+
+describe("fuzzing every route", () => {
+  it("Gemini generation routes: random and mutated bodies", async () => {
+    await fc.assert(
+      fc.asyncProperty(segment, method, query, geminiBody, fc.boolean(), async (model, verb, q, body, withKey) => {
+        const result = await send("POST", `/v1beta/models/${model}:${verb}${q}`, serialise(body), withKey ? { "x-goog-api-key": KEY } : {});
+        expectClientError(result, "google");
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("model lookups and arbitrary paths and methods", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"),
+        fc.constantFrom("/v1beta/models/", "/v1/models/", "/v1beta/", "/", "/v1/", "/v1beta/tunedModels/", "/metrics/", "/healthz/"),
+        segment,
+        query,
+        async (verb, prefix, rest, q) => {
+          const result = await send(verb, `${prefix}${rest}${q}`, verb === "GET" ? undefined : "{}", { "x-goog-api-key": KEY });
+          expectClientError(result, "either");
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("countTokens with random bodies", async () => {
+    await fc.assert(
+      fc.asyncProperty(geminiBody, async (body) => {
+        const result = await send("POST", "/v1/models/stories-260k:countTokens", serialise(body), { "x-goog-api-key": KEY });
+        expectClientError(result, "google");
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("OpenAI chat completions with random bodies", async () => {
+    const chatBody = fc.oneof(
+      fc.record(
+        {
+          model: fc.oneof(fc.constant("stories-260k"), fc.string()),
+          messages: fc.oneof(fc.array(fc.record({ role: fc.constantFrom("user", "assistant", "system", "tool", "x"), content: fc.anything() }), { maxLength: 3 }), fc.anything()),
+          max_tokens: fc.oneof(fc.integer({ min: -2, max: 4 }), fc.anything()),
+          stream: fc.anything(),
+          temperature: fc.anything(),
+          n: fc.integer({ min: -1, max: 3 }),
+        },
+        { requiredKeys: ["max_tokens"] },
+      ),
+      fc.json({ maxDepth: 3 }),
+      fc.string({ maxLength: 100 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(chatBody, fc.boolean(), async (body, withKey) => {
+        const result = await send("POST", "/v1/chat/completions", serialise(body), withKey ? { authorization: `Bearer ${KEY}` } : {});
+        expectClientError(result, "openai");
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("afterwards: nothing left running, and a good request streams correctly", async () => {
+    expect(sent).toBeGreaterThanOrEqual(RUNS * 4);
+    await waitFor(async () => (await metricValue(server.url, "genai_local_active_streams")) === 0, 5000);
+    const events = await readEvents(await postStream(server.url, storyRequest(30), { headers: { "x-goog-api-key": KEY } }));
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    expect(events.at(-1)!.data.candidates[0].finishReason).toMatch(/STOP|MAX_TOKENS/);
+  });
+});
