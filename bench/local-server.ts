@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Starts `genai-local serve` (built) on a free loopback port for a benchmark that was given no URL. */
-export async function startLocalServer(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startLocalServer(args: string[]): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const child: ChildProcess = spawn(process.execPath, ["dist/cli/main.js", "serve", "--port", "0", "--log-level", "warn", ...args], {
     cwd: repoRoot,
     env: { ...process.env, GENAI_LOCAL_MODELS_DIR: process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve(repoRoot, "../shared/models") },
@@ -22,6 +22,7 @@ export async function startLocalServer(args: string[]): Promise<{ url: string; s
   });
   return {
     url,
+    pid: child.pid!,
     stop: () =>
       new Promise((resolve) => {
         child.once("exit", () => resolve());

@@ -2,6 +2,14 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, invalidArgument } from "./errors.js";
 import type { StreamTracker } from "./stream-tracker.js";
 
+/** The abort reason when the client went away: nobody is left to answer. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super("The client closed the connection.");
+    this.name = "ClientGoneError";
+  }
+}
+
 /**
  * One generation request's life: an AbortSignal that fires when the client goes away, when the
  * deadline it asked for (X-Server-Timeout, in seconds, as the Google SDKs send it) passes, or
@@ -14,7 +22,7 @@ export class RequestLifecycle {
 
   constructor(request: FastifyRequest, reply: FastifyReply, tracker: StreamTracker) {
     reply.raw.on("close", () => {
-      if (!reply.raw.writableFinished) this.controller.abort(new Error("The client closed the connection."));
+      if (!reply.raw.writableFinished) this.controller.abort(new ClientGoneError());
     });
     const header = request.headers["x-server-timeout"];
     if (header !== undefined) {

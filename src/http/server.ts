@@ -7,8 +7,9 @@ import type { ModelRegistry } from "../models/registry.js";
 import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "./auth.js";
 import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits } from "./connection-limits.js";
-import { errorBody, invalidArgument, notFound, toApiError } from "./errors.js";
+import { errorBody, invalidArgument, notFound } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
+import { errorHandler } from "./error-handler.js";
 import type { StreamTracker } from "./stream-tracker.js";
 
 export interface ServerOptions {
@@ -70,12 +71,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     });
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const apiError = toApiError(error);
-    if (apiError.code >= 500) request.log.error({ err: error }, apiError.message);
-    else request.log.info({ status: apiError.status }, apiError.message);
-    return reply.code(apiError.code).headers(apiError.headers ?? {}).send(errorBody(apiError));
-  });
+  app.setErrorHandler(errorHandler(errorBody));
   app.setNotFoundHandler((request, reply) => {
     const error = notFound(`The requested URL ${request.url.split("?")[0]} was not found on this server.`);
     return reply.code(error.code).send(errorBody(error));

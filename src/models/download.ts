@@ -1,17 +1,22 @@
 import { mkdir, open, rename, rm } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import { hfEndpoint } from "./hf-uri.js";
+import { httpGet } from "./http-get.js";
 
 export interface DownloadOptions {
   signal?: AbortSignal;
   onProgress?: (received: number, total: number | undefined) => void;
   headers?: Record<string, string>;
+  /** How long the server may send nothing before the download fails; 60 s by default. */
+  idleTimeoutMs?: number;
 }
+
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 interface BodyProgress {
   received: number;
-  /** Content-Length, when the body arrives as announced (not compressed). */
   expected: number | undefined;
   reading: boolean;
 }
@@ -25,22 +30,24 @@ export async function downloadModel(url: string, destPath: string, opts: Downloa
   const partPath = `${destPath}.part`;
   const progress: BodyProgress = { received: 0, expected: undefined, reading: false };
   try {
+    opts.signal?.throwIfAborted();
     await mkdir(path.dirname(destPath), { recursive: true });
-    const response = await fetch(url, { headers: requestHeaders(url, opts.headers), signal: opts.signal });
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
-    }
-    if (!response.body) throw new Error(`HTTP ${response.status} without a body`);
+    const response = await httpGet(url, {
+      headers: requestHeaders(url, opts.headers),
+      signal: opts.signal,
+      idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    });
+    checkResponse(response);
     progress.expected = announcedLength(response);
     progress.reading = true;
-    await writeBody(response.body, partPath, (bytes) => {
+    await writeBody(response, partPath, (bytes) => {
       progress.received += bytes;
       opts.onProgress?.(progress.received, progress.expected);
     });
     if (progress.expected !== undefined && progress.received !== progress.expected) {
-      throw new Error("the body ended early");
+      throw new Error("the connection ended early");
     }
+    opts.signal?.throwIfAborted();
     await rename(partPath, destPath);
   } catch (error) {
     // The download error is what the caller needs to see, not a failed cleanup.
@@ -49,33 +56,42 @@ export async function downloadModel(url: string, destPath: string, opts: Downloa
   }
 }
 
-function requestHeaders(url: string, extra: Record<string, string> = {}): Headers {
-  // Compressed bodies would make Content-Length useless for the completeness check.
-  const headers = new Headers({ "accept-encoding": "identity" });
+function requestHeaders(url: string, extra: Record<string, string> = {}): Record<string, string> {
+  const headers: Record<string, string> = { "user-agent": "genai-local" };
   // The token is only for Hugging Face: other hosts (and redirects there) never see it.
   const token = process.env.HF_TOKEN;
-  if (token && new URL(url).origin === new URL(hfEndpoint()).origin) headers.set("authorization", `Bearer ${token}`);
-  for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+  if (token && new URL(url).origin === new URL(hfEndpoint()).origin) headers.authorization = `Bearer ${token}`;
+  for (const [name, value] of Object.entries(extra)) headers[name.toLowerCase()] = value;
   return headers;
 }
 
-function announcedLength(response: Response): number | undefined {
-  const encoding = response.headers.get("content-encoding");
-  if (encoding && encoding !== "identity") return undefined;
-  const length = response.headers.get("content-length");
-  return length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
+function checkResponse(response: IncomingMessage): void {
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    response.resume();
+    throw new Error(`HTTP ${status} ${response.statusMessage ?? ""}`.trim());
+  }
+  // Nothing here decodes a compressed body, and saving it as is would corrupt the model.
+  const encoding = response.headers["content-encoding"];
+  if (encoding && encoding !== "identity") {
+    response.resume();
+    throw new Error(`the server sent the file with Content-Encoding ${encoding}`);
+  }
 }
 
-async function writeBody(body: ReadableStream<Uint8Array>, filePath: string, onChunk: (bytes: number) => void): Promise<void> {
-  const reader = body.getReader();
+function announcedLength(response: IncomingMessage): number | undefined {
+  const length = response.headers["content-length"];
+  return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+}
+
+async function writeBody(body: IncomingMessage, filePath: string, onChunk: (bytes: number) => void): Promise<void> {
   try {
     const file = await open(filePath, "w");
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        await file.write(value);
-        onChunk(value.byteLength);
+      for await (const chunk of body) {
+        const bytes = chunk as Buffer;
+        await file.write(bytes);
+        onChunk(bytes.byteLength);
       }
       await file.sync();
     } finally {
@@ -83,7 +99,7 @@ async function writeBody(body: ReadableStream<Uint8Array>, filePath: string, onC
     }
   } catch (error) {
     // Frees the connection when the failure was on our side (e.g. a full disk).
-    await reader.cancel().catch(() => undefined);
+    body.destroy();
     throw error;
   }
 }
@@ -95,11 +111,10 @@ function describeFailure(url: string, error: unknown, progress: BodyProgress, si
   return `Download of ${url} failed: ${reason}; received ${progress.received}${expected} bytes`;
 }
 
-/** fetch's own messages ("fetch failed", "terminated") keep the telling part in `cause`. */
 function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? error.cause.message : undefined;
-  return cause && cause !== error.message ? `${error.message} (${cause})` : error.message;
+  const code = (error as NodeJS.ErrnoException).code;
+  return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
 }
 
 export interface ProgressBar {

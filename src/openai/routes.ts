@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Engine, GenerateRequest, GenerationEvent } from "../engines/engine.js";
 import { checkBearerKey, type ApiKeys } from "../http/auth.js";
-import { ApiError, invalidArgument, openAiErrorBody, toApiError } from "../http/errors.js";
+import { errorHandler } from "../http/error-handler.js";
+import { ApiError, invalidArgument, openAiErrorBody } from "../http/errors.js";
 import { serveGeneration } from "../http/generation.js";
 import type { ServerMetrics } from "../http/metrics.js";
 import { streamReply } from "../http/stream-reply.js";
@@ -34,11 +35,7 @@ const OPENAI_ONLY = { constraints: { wire: "openai" } };
 export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOptions): Promise<void> {
   const { models, keys, metrics, streams } = options;
 
-  app.setErrorHandler((error, request, reply) => {
-    const apiError = toApiError(error);
-    if (apiError.code >= 500) request.log.error({ err: error }, apiError.message);
-    return reply.code(apiError.code).headers(apiError.headers ?? {}).send(openAiErrorBody(apiError));
-  });
+  app.setErrorHandler(errorHandler(openAiErrorBody));
   app.addHook("onRequest", async (request) => checkBearerKey(keys, request));
 
   function engineOr404(model: string): Engine {

@@ -70,6 +70,18 @@ export function serveInSlices(body: Buffer, opts: { sliceBytes?: number; delayMs
   };
 }
 
+/** Sends all of `body` at once, then closes the connection (as HTTP/1.0-style static servers do). */
+export function serveThenCloseConnection(body: Buffer): Handler {
+  return (_req, res) => {
+    res.writeHead(200, { "Content-Length": body.length, Connection: "close" });
+    res.end(body);
+  };
+}
+
+export function redirectTo(location: string, status = 302): Handler {
+  return (_req, res) => res.writeHead(status, { Location: location }).end();
+}
+
 /** Announces all of `body` but closes the connection once `sentBytes` of it are out. */
 export function serveThenCloseAfter(body: Buffer, sentBytes: number): Handler {
   return (_req, res) => {
