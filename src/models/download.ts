@@ -114,6 +114,8 @@ function describeFailure(url: string, error: unknown, progress: BodyProgress, si
 function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as NodeJS.ErrnoException).code;
+  // node:http's word for a body cut short; "aborted" would read as if the caller had stopped it.
+  if (error.message === "aborted" && code === "ECONNRESET") return "the server closed the connection early (ECONNRESET)";
   return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
 }
 

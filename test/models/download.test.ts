@@ -1,3 +1,6 @@
+// The server imports undici, which makes its client the one behind global fetch; downloads must
+// hold up under the same conditions (see the Connection: close test).
+import "undici";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
@@ -9,10 +12,12 @@ import { createProgressBar, downloadModel } from "../../src/models/download.js";
 import { parseModelSource } from "../../src/models/hf-uri.js";
 import {
   readStoriesGguf,
+  redirectTo,
+  restoreEnv,
   serveInSlices,
   serveThenCloseAfter,
+  serveThenCloseConnection,
   serveThenStallAfter,
-  restoreEnv,
   setEnv,
   sha256,
   startFixtureServer,
@@ -25,6 +30,7 @@ import {
 const gguf = readStoriesGguf();
 const random = randomBytes(300_000);
 let server: FixtureServer;
+let otherOrigin: FixtureServer;
 let dir: string;
 
 beforeAll(async () => {
@@ -33,12 +39,22 @@ beforeAll(async () => {
   server.routes.set("/random.bin", serveInSlices(random, { announceLength: false }));
   server.routes.set("/cut.gguf", serveThenCloseAfter(random, random.length / 2));
   server.routes.set("/stall.gguf", serveThenStallAfter(random, 10_000));
+  server.routes.set("/big-then-close.gguf", serveThenCloseConnection(randomBytes(4 * 1024 * 1024)));
+  server.routes.set("/gzipped.gguf", (_req, res) => res.writeHead(200, { "Content-Encoding": "gzip" }).end(random));
+  otherOrigin = await startFixtureServer();
+  otherOrigin.routes.set("/cdn/random.bin", serveInSlices(random));
+  server.routes.set("/redirect/same-origin.bin", redirectTo("/random.bin", 307));
+  server.routes.set("/redirect/cdn.bin", redirectTo(`${otherOrigin.baseUrl}/cdn/random.bin`));
 });
-afterAll(() => server.close());
+afterAll(async () => {
+  await server.close();
+  await otherOrigin.close();
+});
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "genai-local-download-"));
   server.requests.length = 0;
+  otherOrigin.requests.length = 0;
   setEnv({ GENAI_LOCAL_HF_ENDPOINT: server.baseUrl, HF_TOKEN: undefined });
 });
 afterEach(async () => {
@@ -71,6 +87,27 @@ describe("downloadModel", () => {
     expect([...totals]).toEqual([undefined]);
   });
 
+  it("survives servers that close the connection right after a large body", async () => {
+    // A slow reader of such a body used to crash the whole process inside undici 7's fetch.
+    const destPath = path.join(dir, "big.gguf");
+    for (let i = 0; i < 20; i++) await downloadModel(`${server.baseUrl}/big-then-close.gguf`, destPath);
+    expect(readFileSync(destPath).length).toBe(4 * 1024 * 1024);
+  });
+
+  it("follows redirects, keeping HF_TOKEN on the same origin only", async () => {
+    setEnv({ HF_TOKEN: "hf_secret" });
+    await downloadModel(`${server.baseUrl}/redirect/same-origin.bin`, path.join(dir, "same.bin"));
+    await downloadModel(`${server.baseUrl}/redirect/cdn.bin`, path.join(dir, "cdn.bin"));
+
+    expect(readFileSync(path.join(dir, "cdn.bin")).equals(random)).toBe(true);
+    expect(server.requests.map((r) => [r.path, r.headers.authorization])).toEqual([
+      ["/redirect/same-origin.bin", "Bearer hf_secret"],
+      ["/random.bin", "Bearer hf_secret"],
+      ["/redirect/cdn.bin", "Bearer hf_secret"],
+    ]);
+    expect(otherOrigin.requests.map((r) => [r.path, r.headers.authorization])).toEqual([["/cdn/random.bin", undefined]]);
+  });
+
   it("fails on a 404 naming the URL and status, leaving no file", async () => {
     const url = `${server.baseUrl}/nobody/nothing/resolve/main/missing.gguf`;
     const failure = downloadModel(url, path.join(dir, "missing.gguf"));
@@ -81,7 +118,7 @@ describe("downloadModel", () => {
   it("fails when the connection closes after half the announced bytes, leaving no file", async () => {
     const url = `${server.baseUrl}/cut.gguf`;
     const error = (await downloadModel(url, path.join(dir, "cut.gguf")).catch((e: unknown) => e)) as Error;
-    expect(error.message).toContain(`Download of ${url} failed`);
+    expect(error.message).toContain(`Download of ${url} failed: the server closed the connection early`);
     const [, received] = /received (\d+) of 300000 bytes/.exec(error.message) ?? [];
     expect(Number(received)).toBeLessThanOrEqual(150_000);
     expect(await readdir(dir)).toEqual([]);
@@ -94,6 +131,17 @@ describe("downloadModel", () => {
       onProgress: () => controller.abort(),
     });
     await expect(failure).rejects.toThrow(/failed: aborted; received \d+ of 300000 bytes/);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("fails when the server goes quiet for the idle timeout, leaving no file", async () => {
+    const failure = downloadModel(`${server.baseUrl}/stall.gguf`, path.join(dir, "stall.gguf"), { idleTimeoutMs: 200 });
+    await expect(failure).rejects.toThrow(/failed: no data from the server for 0.2 s; received 10000 of 300000 bytes/);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("refuses a compressed body rather than saving it as the model", async () => {
+    await expect(downloadModel(`${server.baseUrl}/gzipped.gguf`, path.join(dir, "g.gguf"))).rejects.toThrow(/Content-Encoding gzip/);
     expect(await readdir(dir)).toEqual([]);
   });
 
