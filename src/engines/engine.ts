@@ -18,6 +18,8 @@ export interface PromptInput {
   raw?: boolean;
 }
 
+import type { OutputConstraint } from "../serving/output-constraint.js";
+
 export interface SamplingOptions {
   temperature?: number;
   topP?: number;
@@ -27,6 +29,8 @@ export interface SamplingOptions {
   stopSequences?: string[];
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** Generation is constrained (by a grammar) to this shape. */
+  constraint?: OutputConstraint;
 }
 
 export interface GenerateRequest {

@@ -1,5 +1,6 @@
 import type { ChatTurn, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenUsage } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
+import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
 import type {
   Candidate,
   Content,
@@ -50,12 +51,34 @@ export function toPromptInput(contents: Content[], systemInstruction?: Content):
   return prompt;
 }
 
+/** responseMimeType + responseSchema / responseJsonSchema → the constraint generation must follow. */
+export function toOutputConstraint(config: GenerationConfig): OutputConstraint | undefined {
+  const mime = config.responseMimeType ?? "text/plain";
+  const schema = config.responseJsonSchema ?? config.responseSchema;
+  const where = config.responseJsonSchema !== undefined ? "response_json_schema" : "response_schema";
+  if (config.responseSchema !== undefined && config.responseJsonSchema !== undefined) {
+    throw invalidArgument("generation_config: set responseSchema or responseJsonSchema, not both.");
+  }
+  if (mime === "text/plain") {
+    if (schema !== undefined) throw invalidArgument(`generation_config.${where} requires response_mime_type "application/json" or "text/x.enum".`);
+    return undefined;
+  }
+  if (mime === "application/json") {
+    return schema === undefined ? { kind: "json" } : { kind: "json-schema", schema: toGrammarSchema(schema, where) };
+  }
+  if (mime === "text/x.enum") {
+    const values = (schema as { enum?: unknown } | undefined)?.enum;
+    if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === "string")) {
+      throw invalidArgument(`generation_config.${where}: "text/x.enum" needs a schema with a non-empty string enum.`);
+    }
+    return { kind: "enum", values };
+  }
+  throw invalidArgument(`generation_config.response_mime_type: "${mime}" is not supported; use text/plain, application/json or text/x.enum.`);
+}
+
 export function toSampling(config: GenerationConfig = {}): SamplingOptions {
   const unsupported: [keyof GenerationConfig, boolean][] = [
     ["candidateCount", (config.candidateCount ?? 1) > 1],
-    ["responseMimeType", config.responseMimeType !== undefined && config.responseMimeType !== "text/plain"],
-    ["responseSchema", config.responseSchema !== undefined],
-    ["responseJsonSchema", config.responseJsonSchema !== undefined],
     ["responseLogprobs", config.responseLogprobs === true],
     ["logprobs", config.logprobs !== undefined],
     ["responseModalities", (config.responseModalities ?? []).some((m) => m.toUpperCase() !== "TEXT")],
@@ -72,6 +95,7 @@ export function toSampling(config: GenerationConfig = {}): SamplingOptions {
     stopSequences: config.stopSequences,
     presencePenalty: config.presencePenalty,
     frequencyPenalty: config.frequencyPenalty,
+    constraint: toOutputConstraint(config),
   };
 }
 

@@ -6,10 +6,10 @@ export interface HttpGetOptions {
   signal?: AbortSignal;
   /** Fails the request when the connection is silent this long, before or during the body. */
   idleTimeoutMs: number;
-  maxRedirects?: number;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
 
 /**
  * A GET with node:http(s) rather than fetch: once the app imports undici 7, fetch runs on its
@@ -20,7 +20,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * Follows redirects; resolves with the final response once its headers are in.
  */
 export function httpGet(url: string, opts: HttpGetOptions): Promise<http.IncomingMessage> {
-  return getFollowingRedirects(new URL(url), opts.headers, opts, opts.maxRedirects ?? 10);
+  return getFollowingRedirects(new URL(url), opts.headers, opts, MAX_REDIRECTS);
 }
 
 function getFollowingRedirects(url: URL, headers: Record<string, string>, opts: HttpGetOptions, redirectsLeft: number): Promise<http.IncomingMessage> {

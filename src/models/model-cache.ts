@@ -127,8 +127,12 @@ function waitForDownload(shared: SharedDownload, signal: AbortSignal | undefined
     signal.addEventListener("abort", leave, { once: true });
     shared.done
       .then(
-        (file) => !left && resolve(file),
-        (error: unknown) => !left && reject(error),
+        (file) => {
+          if (!left) resolve(file);
+        },
+        (error: unknown) => {
+          if (!left) reject(error);
+        },
       )
       .finally(() => signal.removeEventListener("abort", leave));
   });

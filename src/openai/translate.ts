@@ -1,6 +1,7 @@
 import type { ChatTurn, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, SamplingOptions, TokenUsage } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import { SSE_DONE } from "../http/sse.js";
+import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
 import type { ChatCompletionRequest, ChatMessage, CompletionRequest, OpenAiFinishReason, OpenAiUsage } from "./protocol.js";
 
 /** Pure translation between OpenAI's chat/completions wire and the engine's request and events. */
@@ -39,9 +40,7 @@ function sampling(body: CompletionRequest | ChatCompletionRequest, maxTokens: nu
 
 export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: AbortSignal): GenerateRequest {
   if (body.tools?.length) throw invalidArgument(`tools ${NOT_YET}.`);
-  if (body.response_format && body.response_format.type !== "text") {
-    throw invalidArgument(`response_format of type "${body.response_format.type}" ${NOT_YET}.`);
-  }
+
   const system: string[] = [];
   const turns: ChatTurn[] = [];
   body.messages.forEach((message, index) => {
@@ -61,9 +60,20 @@ export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: Abor
   if (turns.length === 0) throw invalidArgument("messages: at least one user or assistant message is required.");
   return {
     prompt: { turns, systemInstruction: system.length ? system.join("\n") : undefined },
-    sampling: sampling(body, body.max_completion_tokens ?? body.max_tokens),
+    sampling: { ...sampling(body, body.max_completion_tokens ?? body.max_tokens), constraint: toConstraint(body.response_format) },
     signal,
   };
+}
+
+/** response_format → the constraint generation must follow. */
+function toConstraint(format: ChatCompletionRequest["response_format"]): OutputConstraint | undefined {
+  if (!format || format.type === "text") return undefined;
+  if (format.type === "json_object") return { kind: "json" };
+  if (format.type === "json_schema") {
+    const schema = (format as { json_schema?: { schema?: unknown } }).json_schema?.schema;
+    return schema === undefined ? { kind: "json" } : { kind: "json-schema", schema: toGrammarSchema(schema, "response_format.json_schema.schema") };
+  }
+  throw invalidArgument(`response_format.type: "${format.type}" is not supported; use text, json_object or json_schema.`);
 }
 
 export function completionToGenerateRequest(body: CompletionRequest, signal?: AbortSignal): GenerateRequest {

@@ -6,9 +6,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createProgressBar, downloadModel } from "../../src/models/download.js";
+import { downloadModel } from "../../src/models/download.js";
 import { parseModelSource } from "../../src/models/hf-uri.js";
 import {
   readStoriesGguf,
@@ -174,29 +173,5 @@ describe("downloadModel", () => {
     expect(toHf?.authorization).toBe("Bearer hf_secret");
     expect(toHf?.["x-trace"]).toBe("1");
     expect(toOtherHost?.authorization).toBeUndefined();
-  });
-});
-
-describe("createProgressBar", () => {
-  const fakeStderr = (): { stream: PassThrough & { isTTY?: boolean }; text: () => string } => {
-    const stream = new PassThrough();
-    return { stream, text: () => stream.read()?.toString() ?? "" };
-  };
-
-  it("writes one start and one done line when the stream is not a terminal", () => {
-    const { stream, text } = fakeStderr();
-    const bar = createProgressBar("stories260K.gguf", stream);
-    bar.update(500_000, 1_185_376);
-    bar.update(1_185_376, 1_185_376);
-    bar.stop();
-    expect(text()).toBe("Downloading stories260K.gguf...\nDownloaded stories260K.gguf (1.2 MB)\n");
-  });
-
-  it("says how far a failed download got", () => {
-    const { stream, text } = fakeStderr();
-    const bar = createProgressBar("m.gguf", stream);
-    bar.update(600_000, 1_200_000);
-    bar.stop(false);
-    expect(text()).toBe("Downloading m.gguf...\nDownload of m.gguf stopped after 0.6 of 1.2 MB\n");
   });
 });

@@ -12,7 +12,6 @@ import asyncio
 import time
 
 import pytest
-from google import genai
 from google.genai import types
 
 from genai_checks import MODEL_ID, check_stream
@@ -187,6 +186,7 @@ async def test_concurrent_ticker_is_not_blocked_by_a_stream(server):
     await asyncio.wait_for(asyncio.gather(story, ticker), timeout=60)
     await client.aio.aclose()
 
+    assert streams and chunk_times, "the stream task received nothing"
     for chunks in streams:
         check_stream(chunks)
     assert len(ticks) >= 4, f"only {len(ticks)} ticks while streaming for {chunk_times[-1] - chunk_times[0]:.1f}s"

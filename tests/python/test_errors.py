@@ -164,3 +164,15 @@ def test_sdk_refuses_empty_contents_itself(client):
 def test_bad_body_is_invalid_argument(server, path, body):
     status, reply = raw_request(server, path, body, api_key=server.api_key)
     check_error_body(status, reply, 400, "INVALID_ARGUMENT")
+
+
+def test_prompt_longer_than_the_context_is_invalid_argument(client):
+    long_prompt = "the dog ran to the park " * 600
+    limit = client.models.get(model=MODEL_ID).input_token_limit
+    assert client.models.count_tokens(model=MODEL_ID, contents=long_prompt).total_tokens > limit
+    with pytest.raises(errors.ClientError) as raised:
+        client.models.generate_content(model=MODEL_ID, contents=long_prompt)
+    assert_client_error(raised.value, 400, "INVALID_ARGUMENT")
+    with pytest.raises(errors.ClientError) as raised:
+        list(client.models.generate_content_stream(model=MODEL_ID, contents=long_prompt))
+    assert_client_error(raised.value, 400, "INVALID_ARGUMENT")

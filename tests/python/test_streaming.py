@@ -1,4 +1,4 @@
-"""generate_content_stream (sync and aio, v1beta and v1), generate_content and count_tokens."""
+"""generate_content_stream (sync and aio; the SDK default version, v1beta and v1), generate_content, count_tokens."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import { defaultThreads, getRuntime } from "./llama-runtime.js";
 import { PromptFormatter } from "./prompt-format.js";
 import { SequencePool } from "./sequence-pool.js";
 import { generateOnSequence } from "./token-generation.js";
+import { GrammarCache } from "./grammar-cache.js";
 
 export interface LlamaEngineOptions {
   id: string;
@@ -29,6 +30,7 @@ export class LlamaEngine implements Engine {
     private readonly context: LlamaContext,
     private readonly formatter: PromptFormatter,
     private readonly pool: SequencePool,
+    private readonly grammars: GrammarCache,
   ) {}
 
   static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
@@ -51,7 +53,7 @@ export class LlamaEngine implements Engine {
       outputTokenLimit: contextSize,
       hasChatTemplate: formatter.hasChatTemplate,
     };
-    return new LlamaEngine(info, model, context, formatter, new SequencePool(context));
+    return new LlamaEngine(info, model, context, formatter, new SequencePool(context), new GrammarCache(llama, model));
   }
 
   load(): { active: number; queued: number } {
@@ -70,14 +72,16 @@ export class LlamaEngine implements Engine {
         `The prompt has ${prompt.tokens.length} tokens, more than this model's context of ${this.info.inputTokenLimit} tokens allows.`,
       );
     }
+    const grammar = request.sampling.constraint ? await this.grammars.stateFor(request.sampling.constraint) : undefined;
     const sequence = await this.pool.acquire(prompt.tokens, request.signal);
     try {
       yield* generateOnSequence({
         model: this.model,
         sequence,
         pool: this.pool,
-        prompt,
+        prompt: grammar ? { ...prompt, stopTexts: [...prompt.stopTexts, ...grammar.stopTexts] } : prompt,
         sampling: request.sampling,
+        grammar: grammar?.state,
         maxOutputTokens: Math.min(request.sampling.maxOutputTokens ?? room, room),
         signal: request.signal,
       });

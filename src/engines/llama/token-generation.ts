@@ -1,4 +1,4 @@
-import type { LlamaContextSequence, LlamaModel, SequenceEvaluateOptions, Token } from "node-llama-cpp";
+import type { LlamaContextSequence, LlamaGrammarEvaluationState, LlamaModel, SequenceEvaluateOptions, Token } from "node-llama-cpp";
 import { StopSequenceFilter } from "../../serving/stop-sequences.js";
 import type { FinishReason, GenerationEvent, SamplingOptions, TokenUsage } from "../engine.js";
 import { IncrementalDetokenizer } from "./incremental-detokenizer.js";
@@ -13,6 +13,8 @@ export interface GenerationPlan {
   sampling: SamplingOptions;
   /** Hard cap from the context window and the request. */
   maxOutputTokens: number;
+  /** Constrains sampling to a grammar (structured output). */
+  grammar?: LlamaGrammarEvaluationState;
   signal?: AbortSignal;
 }
 
@@ -35,7 +37,7 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
   let finishReason: FinishReason = "MAX_TOKENS";
   let hitStopSequence = false;
 
-  const evaluation = sequence.evaluate(prompt.tokens.slice(cached), evaluateOptions(plan.sampling, generated));
+  const evaluation = sequence.evaluate(prompt.tokens.slice(cached), evaluateOptions(plan.sampling, generated, plan.grammar));
   for await (const token of tokensYieldingToTrims(evaluation, pool)) {
     if (signal?.aborted) return;
     if (model.isEogToken(token) || prompt.stopTokens.includes(token)) {
@@ -80,12 +82,13 @@ async function* tokensYieldingToTrims(evaluation: AsyncGenerator<Token, void, vo
   }
 }
 
-function evaluateOptions(sampling: SamplingOptions, generated: Token[]): SequenceEvaluateOptions {
+function evaluateOptions(sampling: SamplingOptions, generated: Token[], grammar?: LlamaGrammarEvaluationState): SequenceEvaluateOptions {
   const options: SequenceEvaluateOptions = {
     temperature: sampling.temperature ?? 1,
     topP: sampling.topP ?? 0.95,
     topK: sampling.topK ?? 64,
     seed: sampling.seed,
+    grammarEvaluationState: grammar,
   };
   if (sampling.presencePenalty || sampling.frequencyPenalty) {
     options.repeatPenalty = {

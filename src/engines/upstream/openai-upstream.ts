@@ -1,6 +1,7 @@
 import { Agent, errors as undiciErrors, request as undiciRequest } from "undici";
 import { ApiError } from "../../http/errors.js";
 import type { Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage } from "../engine.js";
+import type { OutputConstraint } from "../../serving/output-constraint.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
 
 export interface UpstreamTimeouts {
@@ -72,6 +73,14 @@ export class OpenAiUpstreamEngine implements Engine {
     return headers;
   }
 
+  /** Structured output travels as OpenAI's response_format, which vLLM, SGLang and llama-server enforce. */
+  private responseFormat(constraint: OutputConstraint | undefined): object | undefined {
+    if (!constraint) return undefined;
+    if (constraint.kind === "json") return { type: "json_object" };
+    if (constraint.kind === "json-schema") return { type: "json_schema", json_schema: { name: "response", schema: constraint.schema, strict: true } };
+    throw new ApiError("INVALID_ARGUMENT", `text/x.enum output is not available for the upstream model ${this.spec.id}.`);
+  }
+
   async countTokens(): Promise<number> {
     throw new ApiError("FAILED_PRECONDITION", `countTokens is not available for ${this.spec.id}: its tokens are counted by the upstream engine, which has no standard counting endpoint.`);
   }
@@ -91,6 +100,7 @@ export class OpenAiUpstreamEngine implements Engine {
       seed: sampling.seed,
       presence_penalty: sampling.presencePenalty,
       frequency_penalty: sampling.frequencyPenalty,
+      response_format: this.responseFormat(sampling.constraint),
     };
     this.inFlight++;
     try {

@@ -1,0 +1,58 @@
+import { LlamaGrammar, LlamaGrammarEvaluationState, type Llama, type LlamaModel } from "node-llama-cpp";
+import type { OutputConstraint } from "../../serving/output-constraint.js";
+import { RequestRejectedError } from "../engine.js";
+
+const MAX_CACHED = 64;
+
+/** GBNF for "exactly one of these strings". */
+function enumGrammar(values: string[]): string {
+  const literal = (value: string) => JSON.stringify(value).replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => `\\x${hex.slice(2)}`);
+  return `root ::= ${values.map(literal).join(" | ")}`;
+}
+
+/**
+ * Compiled grammars by constraint, so a schema sent with every request is compiled once.
+ * Each generation gets its own evaluation state over the shared grammar.
+ */
+export class GrammarCache {
+  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+
+  constructor(
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+  ) {}
+
+  async stateFor(constraint: OutputConstraint): Promise<{ state: LlamaGrammarEvaluationState; stopTexts: string[] }> {
+    const grammar = await this.grammarFor(constraint);
+    return {
+      state: new LlamaGrammarEvaluationState({ model: this.model, grammar }),
+      stopTexts: grammar.stopGenerationTriggers.map((trigger) => trigger.toString()),
+    };
+  }
+
+  private grammarFor(constraint: OutputConstraint): Promise<LlamaGrammar> {
+    const key = JSON.stringify(constraint);
+    let grammar = this.grammars.get(key);
+    if (!grammar) {
+      grammar = this.compile(constraint).catch((error: unknown) => {
+        this.grammars.delete(key);
+        throw new RequestRejectedError(`The output schema could not be turned into a grammar: ${(error as Error).message}`);
+      });
+      if (this.grammars.size >= MAX_CACHED) this.grammars.delete(this.grammars.keys().next().value as string);
+      this.grammars.set(key, grammar);
+    }
+    return grammar;
+  }
+
+  private compile(constraint: OutputConstraint): Promise<LlamaGrammar> {
+    switch (constraint.kind) {
+      case "json":
+        return this.llama.getGrammarFor("json");
+      case "json-schema":
+        // The schema was checked and normalised by toGrammarSchema; its TS type is too deep to express here.
+        return this.llama.createGrammarForJsonSchema(constraint.schema as never);
+      case "enum":
+        return Promise.resolve(new LlamaGrammar(this.llama, { grammar: enumGrammar(constraint.values) }));
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { invalidArgument } from "../http/errors.js";
+
+/**
+ * What generated text must look like, as plain data the engine turns into a grammar:
+ * any JSON value, JSON matching a schema, or exactly one of a list of strings.
+ */
+export type OutputConstraint =
+  | { kind: "json" }
+  | { kind: "json-schema"; schema: JsonSchema }
+  | { kind: "enum"; values: string[] };
+
+export type JsonSchema = { [key: string]: unknown };
+
+const TYPES = new Set(["string", "number", "integer", "boolean", "null", "object", "array"]);
+/** Keywords that only describe; they do not change what is valid. */
+const DESCRIPTIVE = new Set(["description", "title", "example", "examples", "default", "propertyOrdering", "$schema", "$id", "$comment", "deprecated", "readOnly", "writeOnly"]);
+/** Keywords the grammar enforces as they are. */
+const KEPT = new Set(["enum", "const", "properties", "required", "items", "prefixItems", "minItems", "maxItems", "minLength", "maxLength", "additionalProperties", "minProperties", "maxProperties", "$defs", "$ref"]);
+const STRING_FORMATS = new Set(["date-time", "date", "time"]);
+
+/**
+ * A Gemini `responseSchema` (OpenAPI subset: upper-case types, `nullable`, `anyOf`) or a JSON
+ * Schema → the JSON Schema subset node-llama-cpp compiles to a grammar. A keyword the grammar
+ * cannot enforce (pattern, minimum, …) is refused with a 400 rather than silently ignored, so
+ * output that "matches the schema" really does.
+ */
+export function toGrammarSchema(schema: unknown, path = "response_schema"): JsonSchema {
+  if (schema === true || (typeof schema === "object" && schema !== null && Object.keys(schema).length === 0)) return {};
+  if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
+    throw invalidArgument(`${path}: a schema must be an object.`);
+  }
+  const out: JsonSchema = {};
+  let nullable = false;
+  for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
+    if (value === null || value === undefined || DESCRIPTIVE.has(key)) continue;
+    if (key === "type") {
+      const types = (Array.isArray(value) ? value : [value]).map((t) => String(t).toLowerCase());
+      for (const t of types) if (!TYPES.has(t)) throw invalidArgument(`${path}.type: unknown type "${t}".`);
+      out.type = types.length === 1 ? types[0] : types;
+    } else if (key === "nullable") {
+      nullable = value === true;
+    } else if (key === "format") {
+      if (STRING_FORMATS.has(String(value))) out.format = value;
+      else if (!["int32", "int64", "float", "double", "enum"].includes(String(value))) {
+        throw invalidArgument(`${path}.format: "${String(value)}" cannot be enforced by genai-local's grammar.`);
+      }
+    } else if (key === "anyOf" || key === "oneOf") {
+      out.oneOf = (value as unknown[]).map((s, i) => toGrammarSchema(s, `${path}.${key}[${i}]`));
+    } else if (key === "properties" || key === "$defs") {
+      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, s]) => [name, toGrammarSchema(s, `${path}.${key}.${name}`)]));
+    } else if (key === "items" || key === "additionalProperties") {
+      out[key] = typeof value === "boolean" ? value : toGrammarSchema(value, `${path}.${key}`);
+    } else if (key === "prefixItems") {
+      out.prefixItems = (value as unknown[]).map((s, i) => toGrammarSchema(s, `${path}.prefixItems[${i}]`));
+    } else if (KEPT.has(key)) {
+      out[key] = ["minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"].includes(key) ? Number(value) : value;
+    } else {
+      throw invalidArgument(`${path}.${key} is not supported by genai-local's structured output (it cannot be enforced).`);
+    }
+  }
+  if (out.type === "object" && out.properties && !out.required) out.required = [];
+  return nullable ? { oneOf: [out, { type: "null" }] } : out;
+}
