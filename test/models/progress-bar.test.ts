@@ -5,7 +5,7 @@ import { createProgressBar } from "../../src/models/download.js";
 describe("createProgressBar", () => {
   const fakeStderr = (): { stream: PassThrough & { isTTY?: boolean }; text: () => string } => {
     const stream = new PassThrough();
-    return { stream, text: () => stream.read()?.toString() ?? "" };
+    return { stream, text: () => (stream.read() as Buffer | null)?.toString() ?? "" };
   };
 
   it("writes one start and one done line when the stream is not a terminal", () => {
