@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { defaultModelsDir } from "../models/model-cache.js";
 import { DEFAULT_MODEL_ID } from "../models/registry.js";
 import { listModels } from "./models.js";
-import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, seconds, threadsOption } from "./options.js";
+import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption } from "./options.js";
 import { pullModel } from "./pull.js";
 import { startServer } from "./serve.js";
 import { runStream } from "./stream.js";
@@ -26,11 +26,12 @@ program
   .addOption(threadsOption())
   .addOption(parallelOption())
   .addOption(new Option("--queue-size <n>", "requests that may wait for a free stream, per model (default: 4 × parallel)").argParser(nonNegativeInt))
-  .addOption(new Option("--queue-timeout <seconds>", "longest wait for a free stream before 429").argParser(seconds).default(30))
-  .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long running streams may take to finish").argParser(seconds).default(10))
+  .addOption(new Option("--queue-timeout <seconds>", "longest wait for a free stream before 429").argParser(nonNegativeNumber).default(30))
+  .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long running streams may take to finish").argParser(nonNegativeNumber).default(10))
   .addOption(new Option("--max-body <bytes>", "largest request body").argParser(positiveInt).default(20 * 1024 * 1024))
   .addOption(new Option("--max-header-size <bytes>", "largest request head").argParser(positiveInt).default(16 * 1024))
-  .addOption(new Option("--request-timeout <seconds>", "time a client has to send its whole request").argParser(seconds).default(30))
+  .addOption(new Option("--request-timeout <seconds>", "time a client has to send its whole request").argParser(nonNegativeNumber).default(30))
+  .addOption(new Option("--chunk-window <ms>", "text generated within this many ms of the last chunk joins the next chunk (0: a chunk per token)").argParser(nonNegativeNumber).default(10))
   .option("--cors-origin <origin>", "allow this browser origin (repeatable; CORS is off by default)", collect)
   .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug").env("GENAI_LOCAL_LOG_LEVEL"))
   .action(async (opts) => {
@@ -50,6 +51,7 @@ program
       drainTimeoutMs: opts.drainTimeout * 1000,
       limits: { maxBodyBytes: opts.maxBody, maxHeaderBytes: opts.maxHeaderSize, requestTimeoutMs: opts.requestTimeout * 1000 },
       corsOrigins: opts.corsOrigin,
+      chunkWindowMs: opts.chunkWindow,
     });
     process.stdout.write(`genai-local listening on ${server.url}\n`);
     let stopping = false;

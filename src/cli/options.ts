@@ -16,9 +16,9 @@ export function nonNegativeInt(value: string): number {
   return n;
 }
 
-export function seconds(value: string): number {
+export function nonNegativeNumber(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected seconds >= 0");
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected a number >= 0");
   return n;
 }
 

@@ -23,6 +23,7 @@ export interface ServeOptions extends EngineSettings {
   drainTimeoutMs?: number;
   limits?: Partial<ConnectionLimits>;
   corsOrigins?: string[];
+  chunkWindowMs?: number;
 }
 
 export interface RunningServer {
@@ -61,6 +62,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     logger,
     limits: options.limits,
     corsOrigins: options.corsOrigins,
+    chunkWindowMs: options.chunkWindowMs,
   });
   try {
     await app.listen({ host: options.host, port: options.port });

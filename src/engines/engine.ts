@@ -60,6 +60,15 @@ export interface ModelInfo {
   inputTokenLimit: number;
   outputTokenLimit: number;
   hasChatTemplate: boolean;
+  /** Whether `embed` is served. */
+  canEmbed: boolean;
+}
+
+export interface Embeddings {
+  /** One vector per input text, as the model computes it (not normalised). */
+  vectors: number[][];
+  /** Input tokens over all texts. */
+  tokens: number;
 }
 
 export interface Engine {
@@ -67,6 +76,7 @@ export interface Engine {
   /** Yields one `start`, any number of `text`, then one `end`; stops early when `signal` aborts. */
   generate(request: GenerateRequest): AsyncIterable<GenerationEvent>;
   countTokens(prompt: PromptInput): Promise<number>;
+  embed(texts: string[]): Promise<Embeddings>;
   /** Streams currently holding a sequence, and requests waiting for one. */
   load(): { active: number; queued: number };
   close(): Promise<void>;

@@ -81,6 +81,31 @@ export const CountTokensRequestSchema = wireObject({
 });
 export type CountTokensRequest = z.infer<typeof CountTokensRequestSchema>;
 
+const TASK_TYPES = [
+  "TASK_TYPE_UNSPECIFIED",
+  "RETRIEVAL_QUERY",
+  "RETRIEVAL_DOCUMENT",
+  "SEMANTIC_SIMILARITY",
+  "CLASSIFICATION",
+  "CLUSTERING",
+  "QUESTION_ANSWERING",
+  "FACT_VERIFICATION",
+  "CODE_RETRIEVAL_QUERY",
+] as const;
+
+export const EmbedContentRequestSchema = wireObject({
+  model: z.string().optional(),
+  content: ContentSchema,
+  taskType: z.enum(TASK_TYPES).optional(),
+  title: z.string().optional(),
+  outputDimensionality: z.number().int().min(1).optional(),
+});
+export type EmbedContentRequest = z.infer<typeof EmbedContentRequestSchema>;
+
+export const BatchEmbedContentsRequestSchema = wireObject({
+  requests: z.array(EmbedContentRequestSchema).min(1).max(250),
+});
+
 export interface UsageMetadata {
   promptTokenCount: number;
   candidatesTokenCount: number;

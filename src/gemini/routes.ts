@@ -9,15 +9,17 @@ import { streamReply } from "../http/stream-reply.js";
 import type { StreamTracker } from "../http/stream-tracker.js";
 import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
-import { CountTokensRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
+import { fitDimensions } from "../serving/embedding-vectors.js";
+import { BatchEmbedContentsRequestSchema, CountTokensRequestSchema, EmbedContentRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
 import { collectResponse, toResponseChunks } from "./response-stream.js";
-import { countTokensPrompt, MODEL_METHODS, toGenerateRequest, toModelResource } from "./translate.js";
+import { countTokensPrompt, embedText, MODEL_METHODS, toGenerateRequest, toModelResource } from "./translate.js";
 
 export interface GeminiRoutesOptions {
   models: ModelRegistry;
   keys: ApiKeys;
   metrics: ServerMetrics;
   streams: StreamTracker;
+  chunkWindowMs: number;
 }
 
 const newResponseId = (): string => randomBytes(16).toString("base64url");
@@ -28,9 +30,19 @@ function splitTarget(target: string): [string, string] {
   return at === -1 ? [target, ""] : [target.slice(0, at), target.slice(at + 1)];
 }
 
+async function embed(engine: Engine, method: string, rawBody: unknown) {
+  if (!engine.info.canEmbed) throw invalidArgument(`${engine.info.id} does not support embedContent.`);
+  const requests =
+    method === "embedContent" ? [parseBody(EmbedContentRequestSchema, rawBody)] : parseBody(BatchEmbedContentsRequestSchema, rawBody).requests;
+  const texts = requests.map((r, i) => embedText(r, method === "embedContent" ? "content" : `requests[${i}].content`));
+  const { vectors } = await engine.embed(texts);
+  const embeddings = vectors.map((vector, i) => ({ values: fitDimensions(vector, requests[i]?.outputDimensionality) }));
+  return method === "embedContent" ? { embedding: embeddings[0] } : { embeddings };
+}
+
 /** The Gemini REST surface; registered once under /v1beta and once under /v1. */
 export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOptions): Promise<void> {
-  const { models, keys, metrics, streams } = options;
+  const { models, keys, metrics, streams, chunkWindowMs } = options;
   const version = app.prefix.replace(/^\//, "");
 
   app.addHook("onRequest", async (request) => checkGeminiKey(keys, request));
@@ -60,6 +72,7 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
       throw notFound(`Method "${method || "(none)"}" is not served here; use ${MODEL_METHODS.join(", ")}.`);
     }
     const engine = engineOr404(model, method);
+    if (method === "embedContent" || method === "batchEmbedContents") return embed(engine, method, request.body);
     if (method === "countTokens") {
       const totalTokens = await engine.countTokens(countTokensPrompt(parseBody(CountTokensRequestSchema, request.body)));
       return { totalTokens, promptTokensDetails: [{ modality: "TEXT", tokenCount: totalTokens }] };
@@ -70,7 +83,7 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
     }
     const body = parseBody(GenerateContentRequestSchema, request.body);
     const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
-    const context = { request, reply, engine, metrics, streams, startedAt };
+    const context = { request, reply, engine, metrics, streams, startedAt, chunkWindowMs };
     return serveGeneration(
       context,
       (signal) => toGenerateRequest(body, signal),

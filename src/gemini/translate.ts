@@ -5,6 +5,7 @@ import type {
   Candidate,
   Content,
   CountTokensRequest,
+  EmbedContentRequest,
   GenerateContentRequest,
   GenerateContentResponse,
   GenerationConfig,
@@ -150,7 +151,14 @@ export function toResponse(
   };
 }
 
-export const MODEL_METHODS = ["generateContent", "streamGenerateContent", "countTokens"];
+export const MODEL_METHODS = ["generateContent", "streamGenerateContent", "countTokens", "embedContent", "batchEmbedContents"];
+const GENERATION_METHODS = ["generateContent", "streamGenerateContent", "countTokens"];
+
+/** The text an embed request embeds: its parts, with a document title first (RETRIEVAL_DOCUMENT). */
+export function embedText(request: EmbedContentRequest, where = "content"): string {
+  const text = turnText(request.content, where);
+  return request.title ? `${request.title}\n${text}` : text;
+}
 
 export function toModelResource(info: ModelInfo, name = info.id): ModelResource {
   return {
@@ -160,7 +168,7 @@ export function toModelResource(info: ModelInfo, name = info.id): ModelResource 
     description: info.description,
     inputTokenLimit: info.inputTokenLimit,
     outputTokenLimit: info.outputTokenLimit,
-    supportedGenerationMethods: MODEL_METHODS,
+    supportedGenerationMethods: info.canEmbed ? [...GENERATION_METHODS, "embedContent", "batchEmbedContents"] : GENERATION_METHODS,
     temperature: 1,
     topP: 0.95,
     topK: 64,

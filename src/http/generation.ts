@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Engine, GenerateRequest, GenerationEvent, ModelInfo } from "../engines/engine.js";
 import { invalidArgument } from "./errors.js";
+import { coalesceText } from "../serving/coalesce-text.js";
 import { meteredEvents } from "../serving/metered-events.js";
 import type { ServerMetrics } from "./metrics.js";
 import { RequestLifecycle } from "./request-lifecycle.js";
@@ -13,6 +14,8 @@ export interface GenerationContext {
   metrics: ServerMetrics;
   streams: StreamTracker;
   startedAt: number;
+  /** Text arriving within this many ms of the last chunk joins the next chunk (see coalesceText). */
+  chunkWindowMs: number;
 }
 
 /**
@@ -24,12 +27,12 @@ export async function serveGeneration<T>(
   buildRequest: (signal: AbortSignal) => GenerateRequest,
   respond: (events: AsyncIterable<GenerationEvent>, lifecycle: RequestLifecycle) => Promise<T>,
 ): Promise<T> {
-  const { request, reply, engine, metrics, streams, startedAt } = context;
+  const { request, reply, engine, metrics, streams, startedAt, chunkWindowMs } = context;
   const lifecycle = new RequestLifecycle(request, reply, streams);
   try {
     const generateRequest = buildRequest(lifecycle.signal);
     checkOutputLimit(generateRequest, engine.info);
-    const events = meteredEvents(engine.generate(generateRequest), metrics, engine.info.id, startedAt);
+    const events = coalesceText(meteredEvents(engine.generate(generateRequest), metrics, engine.info.id, startedAt), chunkWindowMs);
     return await respond(events, lifecycle);
   } finally {
     lifecycle.finish();

@@ -21,7 +21,11 @@ export interface ServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** Browser origins allowed by CORS; none (CORS off) by default. */
   corsOrigins?: readonly string[];
+  /** See coalesceText; 0 sends every token as its own chunk. */
+  chunkWindowMs?: number;
 }
+
+export const DEFAULT_CHUNK_WINDOW_MS = 10;
 
 /** Assembles the HTTP server: each wire surface and the operational routes are plugins. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -43,6 +47,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     routerOptions: { ignoreTrailingSlash: true },
   });
   const { metrics, streams } = options;
+  const chunkWindowMs = options.chunkWindowMs ?? DEFAULT_CHUNK_WINDOW_MS;
   const keys = new ApiKeys(options.apiKeys ?? []);
 
   if (options.corsOrigins?.length) {
@@ -87,9 +92,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
     deriveConstraint: (request: { headers: Record<string, string | string[] | undefined> }) => (speaksOpenAi(request.headers) ? "openai" : "gemini"),
   });
-  await app.register(openAiRoutes, { prefix: "/v1", models: options.models, keys, metrics, streams });
+  await app.register(openAiRoutes, { prefix: "/v1", models: options.models, keys, metrics, streams, chunkWindowMs });
   for (const prefix of ["/v1beta", "/v1"]) {
-    await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics, streams });
+    await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics, streams, chunkWindowMs });
   }
   app.get("/metrics", async (_request, reply) => {
     reply.type(metrics.registry.contentType);

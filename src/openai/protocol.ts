@@ -66,3 +66,11 @@ export interface OpenAiUsage {
   total_tokens: number;
   prompt_tokens_details?: { cached_tokens: number };
 }
+
+export const EmbeddingRequestSchema = z.strictObject({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
+  dimensions: z.number().int().min(1).nullish(),
+  encoding_format: z.enum(["float", "base64"]).nullish(),
+  user: z.string().nullish(),
+});

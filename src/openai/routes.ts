@@ -10,7 +10,8 @@ import { streamReply } from "../http/stream-reply.js";
 import type { StreamTracker } from "../http/stream-tracker.js";
 import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
-import { ChatCompletionRequestSchema, CompletionRequestSchema } from "./protocol.js";
+import { fitDimensions } from "../serving/embedding-vectors.js";
+import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from "./protocol.js";
 import {
   chatToGenerateRequest,
   collectText,
@@ -26,6 +27,7 @@ export interface OpenAiRoutesOptions {
   keys: ApiKeys;
   metrics: ServerMetrics;
   streams: StreamTracker;
+  chunkWindowMs: number;
 }
 
 /** Routes on paths the Gemini surface also serves (GET /v1/models) answer only OpenAI clients. */
@@ -33,7 +35,7 @@ const OPENAI_ONLY = { constraints: { wire: "openai" } };
 
 /** The OpenAI-compatible surface under /v1, over the same engines, keys and model registry. */
 export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOptions): Promise<void> {
-  const { models, keys, metrics, streams } = options;
+  const { models, keys, metrics, streams, chunkWindowMs } = options;
 
   app.setErrorHandler(errorHandler(openAiErrorBody));
   app.addHook("onRequest", async (request) => checkBearerKey(keys, request));
@@ -67,7 +69,7 @@ export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
       created: Math.floor(Date.now() / 1000),
       model: body.model,
     };
-    return serveGeneration({ request, reply, engine, metrics, streams, startedAt }, buildRequest, async (events: AsyncIterable<GenerationEvent>, lifecycle) => {
+    return serveGeneration({ request, reply, engine, metrics, streams, startedAt, chunkWindowMs }, buildRequest, async (events: AsyncIterable<GenerationEvent>, lifecycle) => {
       if (body.stream) {
         const includeUsage = body.stream_options?.include_usage === true;
         const chunks = kind === "chat" ? toChatChunks(events, identity, includeUsage) : toCompletionChunks(events, identity, includeUsage);
@@ -92,7 +94,17 @@ export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
     const body = parseBody(CompletionRequestSchema, request.body);
     return complete(request, reply, body, (signal) => completionToGenerateRequest(body, signal), "text");
   });
-  app.post("/embeddings", async () => {
-    throw invalidArgument("Embeddings are not supported by genai-local yet: no loaded model serves them.");
+  app.post("/embeddings", async (request) => {
+    const body = parseBody(EmbeddingRequestSchema, request.body);
+    const engine = engineOr404(body.model);
+    if (!engine.info.canEmbed) throw invalidArgument(`${body.model} does not serve embeddings.`);
+    const inputs = typeof body.input === "string" ? [body.input] : body.input;
+    const { vectors, tokens } = await engine.embed(inputs);
+    const data = vectors.map((vector, index) => {
+      const values = fitDimensions(vector, body.dimensions ?? undefined);
+      const embedding = body.encoding_format === "base64" ? Buffer.from(new Float32Array(values).buffer).toString("base64") : values;
+      return { object: "embedding", index, embedding };
+    });
+    return { object: "list", data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
   });
 }

@@ -1,4 +1,4 @@
-import type { Engine, GenerateRequest, GenerationEvent, PromptInput } from "../engines/engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, PromptInput } from "../engines/engine.js";
 import { ApiError } from "../http/errors.js";
 
 export interface AdmissionLimits {
@@ -41,6 +41,10 @@ export class AdmittedEngine implements Engine {
 
   countTokens(prompt: PromptInput): Promise<number> {
     return this.inner.countTokens(prompt);
+  }
+
+  embed(texts: string[]): Promise<Embeddings> {
+    return this.inner.embed(texts);
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { statSync } from "node:fs";
-import type { LlamaContext, LlamaModel } from "node-llama-cpp";
-import type { Engine, GenerateRequest, GenerationEvent, ModelInfo, PromptInput } from "../engine.js";
+import type { LlamaContext, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PromptInput } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
 import { defaultThreads, getRuntime } from "./llama-runtime.js";
 import { PromptFormatter } from "./prompt-format.js";
@@ -47,17 +47,37 @@ export class LlamaEngine implements Engine {
     const name = model.fileInfo.metadata?.general?.name;
     const info: ModelInfo = {
       id: options.id,
-      displayName: typeof name === "string" && name ? name : options.id,
-      description: `${path.basename(options.modelPath)} (${model.fileInfo.metadata?.general?.architecture ?? "gguf"}), run locally by llama.cpp`,
+      displayName: options.id,
+      description: `${path.basename(options.modelPath)} (${typeof name === "string" && name ? `${name}, ` : ""}${model.fileInfo.metadata?.general?.architecture ?? "gguf"}), run locally by llama.cpp`,
       inputTokenLimit: contextSize,
       outputTokenLimit: contextSize,
       hasChatTemplate: formatter.hasChatTemplate,
+      canEmbed: true,
     };
     return new LlamaEngine(info, model, context, formatter, new SequencePool(context), new GrammarCache(llama, model));
   }
 
   load(): { active: number; queued: number } {
     return { active: this.pool.busy, queued: this.pool.queued };
+  }
+
+  private embedding: Promise<LlamaEmbeddingContext> | undefined;
+
+  /** Embeddings from a separate context, created on first use. */
+  async embed(texts: string[]): Promise<Embeddings> {
+    this.embedding ??= this.model.createEmbeddingContext({ contextSize: this.info.inputTokenLimit, threads: this.context.currentThreads });
+    const context = await this.embedding;
+    const vectors: number[][] = [];
+    let tokens = 0;
+    for (const text of texts) {
+      const count = this.model.tokenize(text).length;
+      if (count > this.info.inputTokenLimit) {
+        throw new RequestRejectedError(`A text to embed has ${count} tokens, more than this model's context of ${this.info.inputTokenLimit} tokens allows.`);
+      }
+      tokens += count;
+      vectors.push([...(await context.getEmbeddingFor(text)).vector]);
+    }
+    return { vectors, tokens };
   }
 
   async countTokens(prompt: PromptInput): Promise<number> {
@@ -91,6 +111,7 @@ export class LlamaEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    await (await this.embedding)?.dispose();
     await this.context.dispose();
     await this.model.dispose();
   }

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Engine, GenerateRequest, GenerationEvent, ModelInfo, PromptInput } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PromptInput } from "../engine.js";
 import { EngineError, RequestRejectedError } from "../engine.js";
 import { EventChannel } from "../event-channel.js";
 import type { LlamaEngineOptions } from "./llama-engine.js";
@@ -32,7 +32,8 @@ export class RunnerEngine implements Engine {
   private ready!: Promise<ModelInfo>;
   private loadedInfo: ModelInfo | undefined;
   private readonly streams = new Map<number, Stream>();
-  private readonly counts = new Map<number, Pending<number>>();
+  /** countTokens and embed calls awaiting the runner's answer. */
+  private readonly calls = new Map<number, Pending<unknown>>();
   private nextId = 1;
   private closing = false;
   restarts = 0;
@@ -95,12 +96,18 @@ export class RunnerEngine implements Engine {
       const stream = this.streams.get(message.id);
       this.streams.delete(message.id);
       stream?.channel.fail(error);
-      this.counts.get(message.id)?.reject(error);
-      this.counts.delete(message.id);
+      this.settle(message.id, (call) => call.reject(error));
     } else if (message.type === "counted") {
-      this.counts.get(message.id)?.resolve(message.tokens);
-      this.counts.delete(message.id);
+      this.settle(message.id, (call) => call.resolve(message.tokens));
+    } else if (message.type === "embedded") {
+      this.settle(message.id, (call) => call.resolve(message.embeddings));
     }
+  }
+
+  private settle(id: number, how: (call: Pending<unknown>) => void): void {
+    const call = this.calls.get(id);
+    this.calls.delete(id);
+    if (call) how(call);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -109,8 +116,8 @@ export class RunnerEngine implements Engine {
     );
     for (const stream of this.streams.values()) stream.channel.fail(error);
     this.streams.clear();
-    for (const pending of this.counts.values()) pending.reject(error);
-    this.counts.clear();
+    for (const pending of this.calls.values()) pending.reject(error);
+    this.calls.clear();
     if (this.closing || !this.loadedInfo) return;
     this.restarts++;
     this.onRestart();
@@ -123,13 +130,21 @@ export class RunnerEngine implements Engine {
     return { active, queued: this.streams.size - active };
   }
 
-  async countTokens(prompt: PromptInput): Promise<number> {
+  private async call<T>(message: (id: number) => ToRunner): Promise<T> {
     await this.ready;
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.counts.set(id, { resolve, reject });
-      this.send({ type: "count", id, prompt });
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.send(message(id));
     });
+  }
+
+  countTokens(prompt: PromptInput): Promise<number> {
+    return this.call((id) => ({ type: "count", id, prompt }));
+  }
+
+  embed(texts: string[]): Promise<Embeddings> {
+    return this.call((id) => ({ type: "embed", id, texts }));
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {

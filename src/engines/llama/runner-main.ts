@@ -33,6 +33,11 @@ function queue(id: number, event: GenerationEvent | "finished"): void {
   }
 }
 
+function fail(id: number, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  send({ type: "failed", id, message, rejected: error instanceof RequestRejectedError });
+}
+
 async function generate(message: Extract<ToRunner, { type: "generate" }>, model: LlamaEngine): Promise<void> {
   const abort = new AbortController();
   running.set(message.id, abort);
@@ -43,8 +48,7 @@ async function generate(message: Extract<ToRunner, { type: "generate" }>, model:
     queue(message.id, "finished");
   } catch (error) {
     flush();
-    const text = error instanceof Error ? error.message : String(error);
-    send({ type: "failed", id: message.id, message: text, rejected: error instanceof RequestRejectedError });
+    fail(message.id, error);
   } finally {
     running.delete(message.id);
   }
@@ -70,7 +74,13 @@ process.on("message", (message: ToRunner) => {
     case "count":
       engine?.countTokens(message.prompt).then(
         (tokens) => send({ type: "counted", id: message.id, tokens }),
-        (error: unknown) => send({ type: "failed", id: message.id, message: String(error), rejected: true }),
+        (error: unknown) => fail(message.id, error),
+      );
+      break;
+    case "embed":
+      engine?.embed(message.texts).then(
+        (embeddings) => send({ type: "embedded", id: message.id, embeddings }),
+        (error: unknown) => fail(message.id, error),
       );
       break;
   }

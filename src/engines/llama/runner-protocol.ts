@@ -1,4 +1,4 @@
-import type { GenerationEvent, ModelInfo, PromptInput, SamplingOptions } from "../engine.js";
+import type { Embeddings, GenerationEvent, ModelInfo, PromptInput, SamplingOptions } from "../engine.js";
 import type { LlamaEngineOptions } from "./llama-engine.js";
 
 /** Messages between the API server and a model's runner process (structured-clone IPC). */
@@ -6,7 +6,8 @@ export type ToRunner =
   | { type: "load"; options: LlamaEngineOptions }
   | { type: "generate"; id: number; prompt: PromptInput; sampling: SamplingOptions }
   | { type: "abort"; id: number }
-  | { type: "count"; id: number; prompt: PromptInput };
+  | { type: "count"; id: number; prompt: PromptInput }
+  | { type: "embed"; id: number; texts: string[] };
 
 export type FromRunner =
   | { type: "ready"; info: ModelInfo }
@@ -14,4 +15,5 @@ export type FromRunner =
   /** Events of all streams produced in one event-loop turn, batched into one message. */
   | { type: "events"; batch: [id: number, event: GenerationEvent | "finished"][] }
   | { type: "failed"; id: number; message: string; rejected: boolean }
-  | { type: "counted"; id: number; tokens: number };
+  | { type: "counted"; id: number; tokens: number }
+  | { type: "embedded"; id: number; embeddings: Embeddings };

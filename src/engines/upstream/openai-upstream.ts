@@ -1,6 +1,6 @@
 import { Agent, errors as undiciErrors, request as undiciRequest } from "undici";
 import { ApiError } from "../../http/errors.js";
-import type { Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage } from "../engine.js";
+import type { Embeddings, Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage } from "../engine.js";
 import type { OutputConstraint } from "../../serving/output-constraint.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
 
@@ -59,6 +59,7 @@ export class OpenAiUpstreamEngine implements Engine {
       inputTokenLimit: 32_768,
       outputTokenLimit: 8_192,
       hasChatTemplate: true,
+      canEmbed: true,
     };
   }
 
@@ -83,6 +84,26 @@ export class OpenAiUpstreamEngine implements Engine {
 
   async countTokens(): Promise<number> {
     throw new ApiError("FAILED_PRECONDITION", `countTokens is not available for ${this.spec.id}: its tokens are counted by the upstream engine, which has no standard counting endpoint.`);
+  }
+
+  /** Embeddings from the upstream's /embeddings, if it serves them. */
+  async embed(texts: string[]): Promise<Embeddings> {
+    let response: Awaited<ReturnType<typeof undiciRequest>>;
+    try {
+      response = await undiciRequest(`${this.spec.baseUrl}/embeddings`, {
+        method: "POST",
+        headers: this.headers(),
+        body: JSON.stringify({ model: this.spec.model, input: texts }),
+        dispatcher: this.agent,
+      });
+    } catch (error) {
+      throw transportError(error, this.spec.id);
+    }
+    const text = await response.body.text();
+    if (response.statusCode !== 200) throw upstreamError(response.statusCode, text, this.spec.id);
+    const body = JSON.parse(text) as { data: { index: number; embedding: number[] }[]; usage?: { prompt_tokens?: number } };
+    const vectors = [...body.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
+    return { vectors, tokens: body.usage?.prompt_tokens ?? 0 };
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {

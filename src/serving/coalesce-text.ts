@@ -1,0 +1,62 @@
+import type { GenerationEvent, TokenUsage } from "../engines/engine.js";
+
+type TextEvent = Extract<GenerationEvent, { type: "text" }>;
+
+/**
+ * Merges text produced within `windowMs` of the last chunk sent into one chunk, as Google's
+ * chunks hold several tokens. The first text goes out at once (time to first token is not
+ * delayed), and so does any text that arrives after a longer gap, so a slow model streams
+ * token by token while a fast one stops paying per-chunk costs (JSON, framing, the client's
+ * parser) for every token.
+ */
+export async function* coalesceText(events: AsyncIterable<GenerationEvent>, windowMs: number): AsyncGenerator<GenerationEvent> {
+  if (windowMs <= 0) {
+    yield* events;
+    return;
+  }
+  const source = events[Symbol.asyncIterator]();
+  let next = source.next();
+  let held: TextEvent | undefined;
+  let lastSent = -Infinity;
+  let windowEnd: { promise: Promise<"window">; timer: NodeJS.Timeout } | undefined;
+  const openWindow = (ms: number) => {
+    let timer!: NodeJS.Timeout;
+    const promise = new Promise<"window">((resolve) => (timer = setTimeout(() => resolve("window"), ms)));
+    return { promise, timer };
+  };
+  const release = (): TextEvent => {
+    const out = held as TextEvent;
+    held = undefined;
+    if (windowEnd) clearTimeout(windowEnd.timer);
+    windowEnd = undefined;
+    lastSent = performance.now();
+    return out;
+  };
+  try {
+    for (;;) {
+      const result = windowEnd ? await Promise.race([next, windowEnd.promise]) : await next;
+      if (result === "window") {
+        yield release();
+        continue;
+      }
+      if (result.done) {
+        if (held) yield release();
+        return;
+      }
+      next = source.next();
+      const event = result.value;
+      if (event.type !== "text") {
+        if (held) yield release();
+        yield event;
+        continue;
+      }
+      held = held ? { type: "text", text: held.text + event.text, usage: event.usage as TokenUsage } : event;
+      const wait = windowMs - (performance.now() - lastSent);
+      if (wait <= 0) yield release();
+      else windowEnd ??= openWindow(wait);
+    }
+  } finally {
+    if (windowEnd) clearTimeout(windowEnd.timer);
+    await source.return?.();
+  }
+}

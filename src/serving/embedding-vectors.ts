@@ -1,0 +1,15 @@
+import { invalidArgument } from "../http/errors.js";
+
+/**
+ * A model's raw embedding → what both surfaces return: truncated to the requested number of
+ * dimensions (Matryoshka-style, as Gemini's outputDimensionality and OpenAI's `dimensions` do),
+ * then scaled to unit length so cosine similarity is a dot product.
+ */
+export function fitDimensions(vector: readonly number[], dimensions?: number): number[] {
+  if (dimensions !== undefined && (dimensions < 1 || dimensions > vector.length)) {
+    throw invalidArgument(`The output dimensionality ${dimensions} is not supported: this model's embeddings have 1 to ${vector.length} dimensions.`);
+  }
+  const kept = dimensions === undefined ? [...vector] : vector.slice(0, dimensions);
+  const norm = Math.hypot(...kept);
+  return norm === 0 ? kept : kept.map((value) => value / norm);
+}
