@@ -88,6 +88,22 @@ describe("structured output", () => {
     }
   });
 
+  it("an integer is written without an exponent (node-llama-cpp's own rule allows -4e-10)", async () => {
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, seed) =>
+        ai.models.generateContent({
+          model: "stories-260k",
+          contents: "The number is",
+          config: { responseMimeType: "application/json", responseSchema: { type: Type.ARRAY, items: { type: Type.INTEGER }, minItems: 8, maxItems: 8 }, seed, temperature: 2, maxOutputTokens: 200 },
+        }),
+      ),
+    );
+    for (const reply of replies) {
+      const values = JSON.parse(reply.text ?? "") as number[];
+      expect(values.every(Number.isInteger), reply.text).toBe(true);
+    }
+  });
+
   it("answers 400 for what it cannot enforce instead of ignoring it", async () => {
     const cases: [object, string][] = [
       [{ responseMimeType: "application/json", responseSchema: { type: Type.STRING, pattern: "^a+$" } }, "pattern"],
@@ -110,6 +126,7 @@ describe("structured output", () => {
       response_format: { type: "json_schema", json_schema: { name: "person", schema: jsonSchema } },
       max_tokens: 300,
     });
-    expect(validate(JSON.parse(completion.choices[0]!.message.content ?? ""))).toBe(true);
+    const content = completion.choices[0]!.message.content ?? "";
+    expect(validate(JSON.parse(content)), `${content} ${JSON.stringify(validate.errors)}`).toBe(true);
   });
 });

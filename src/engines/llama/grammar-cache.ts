@@ -1,8 +1,9 @@
-import { LlamaGrammar, LlamaGrammarEvaluationState, type Llama, type LlamaModel } from "node-llama-cpp";
-import type { OutputConstraint } from "../../serving/output-constraint.js";
+import { LlamaGrammarEvaluationState, type Llama, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
+import type { JsonSchema, OutputConstraint } from "../../serving/output-constraint.js";
 import { RequestRejectedError } from "../engine.js";
 
 const MAX_CACHED = 64;
+const INTEGER = '"-"? ("0" | [1-9] [0-9]{0,15})';
 
 /** GBNF for "exactly one of these strings". */
 function enumGrammar(values: string[]): string {
@@ -49,10 +50,23 @@ export class GrammarCache {
       case "json":
         return this.llama.getGrammarFor("json");
       case "json-schema":
-        // The schema was checked and normalised by toGrammarSchema; its TS type is too deep to express here.
-        return this.llama.createGrammarForJsonSchema(constraint.schema as never);
+        return this.compileJsonSchema(constraint.schema);
       case "enum":
-        return Promise.resolve(new LlamaGrammar(this.llama, { grammar: enumGrammar(constraint.values) }));
+        return this.llama.createGrammar({ grammar: enumGrammar(constraint.values) });
     }
+  }
+
+  /**
+   * node-llama-cpp's rule for `integer` allows an exponent, so `-4e-10` could come out where an
+   * integer is required; ours allows none (an exponent is never needed to write an integer).
+   */
+  private async compileJsonSchema(schema: JsonSchema): Promise<LlamaGrammar> {
+    // The schema was checked and normalised by toGrammarSchema; its TS type is too deep to express here.
+    const compiled = await this.llama.createGrammarForJsonSchema(schema as never);
+    return this.llama.createGrammar({
+      grammar: compiled.grammar.replace(/^integer-number-rule ::= .*$/m, `integer-number-rule ::= ${INTEGER}`),
+      stopGenerationTriggers: compiled.stopGenerationTriggers,
+      trimWhitespaceSuffix: compiled.trimWhitespaceSuffix,
+    });
   }
 }
