@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from "pino";
 import { geminiRoutes } from "../gemini/routes.js";
 import { openAiRoutes } from "../openai/routes.js";
+import { playgroundPlugin } from "../web/playground-plugin.js";
 import type { ModelRegistry } from "../models/registry.js";
 import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "./auth.js";
@@ -100,6 +101,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+  await app.register(playgroundPlugin);
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     const ready = options.models.loaded.length === options.models.specs.length;

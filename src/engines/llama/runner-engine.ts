@@ -55,7 +55,9 @@ export class RunnerEngine implements Engine {
   }
 
   private spawn(): void {
-    const child = fork(RUNNER_MAIN, [], { execArgv: RUNNER_EXEC_ARGV, serialization: "json", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    // Its own process group: a terminal's Ctrl-C reaches the server, which drains and then ends
+    // its runners; the runner itself exits when the server's IPC channel closes, however it died.
+    const child = fork(RUNNER_MAIN, [], { execArgv: RUNNER_EXEC_ARGV, serialization: "json", stdio: ["ignore", "inherit", "inherit", "ipc"], detached: true });
     this.child = child;
     this.ready = new Promise<ModelInfo>((resolve, reject) => {
       child.on("message", (message: FromRunner) => {
