@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import { defaultModelsDir } from "../models/model-cache.js";
 import { DEFAULT_MODEL_ID } from "../models/registry.js";
+import { DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
 import { listModels } from "./models.js";
 import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption } from "./options.js";
 import { pullModel } from "./pull.js";
@@ -33,6 +34,8 @@ program
   .addOption(new Option("--request-timeout <seconds>", "time a client has to send its whole request").argParser(nonNegativeNumber).default(30))
   .addOption(new Option("--chunk-window <ms>", "text generated within this many ms of the last chunk joins the next chunk (0: a chunk per token)").argParser(nonNegativeNumber).default(10))
   .option("--cors-origin <origin>", "allow this browser origin (repeatable; CORS is off by default)", collect)
+  .addOption(new Option("--cache-max-tokens <n>", "tokens all cached contents (context caching) may hold together").argParser(positiveInt).default(DEFAULT_CACHE_MAX_TOKENS))
+  .addOption(new Option("--cache-dir <dir>", "where cached contents' KV states are saved (in a directory of this server's own, removed on exit)").env("GENAI_LOCAL_CACHE_DIR"))
   .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug").env("GENAI_LOCAL_LOG_LEVEL"))
   .action(async (opts) => {
     const envKeys = (process.env.GENAI_LOCAL_API_KEY ?? "").split(",").filter(Boolean);
@@ -52,6 +55,8 @@ program
       limits: { maxBodyBytes: opts.maxBody, maxHeaderBytes: opts.maxHeaderSize, requestTimeoutMs: opts.requestTimeout * 1000 },
       corsOrigins: opts.corsOrigin,
       chunkWindowMs: opts.chunkWindow,
+      cacheMaxTokens: opts.cacheMaxTokens,
+      cacheDir: opts.cacheDir,
     });
     process.stdout.write(`genai-local listening on ${server.url}\n`);
     let stopping = false;

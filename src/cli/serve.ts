@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import { createEngine, type EngineSettings } from "../engines/create-engine.js";
 import { DEFAULT_PARALLEL } from "../engines/llama/llama-engine.js";
@@ -24,6 +27,10 @@ export interface ServeOptions extends EngineSettings {
   limits?: Partial<ConnectionLimits>;
   corsOrigins?: string[];
   chunkWindowMs?: number;
+  /** Tokens all cached contents may hold together. */
+  cacheMaxTokens?: number;
+  /** Where this server's directory of cached-content KV states is made (default: the OS temp dir). */
+  cacheDir?: string;
 }
 
 export interface RunningServer {
@@ -43,9 +50,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const local = { slots: parallel, queueSize: options.queueSize ?? 4 * parallel, queueTimeoutMs };
   // An upstream engine batches on its own hardware; admission here only bounds what we hold open.
   const upstream = { slots: 256, queueSize: options.queueSize ?? 256, queueTimeoutMs };
+  // Saved KV states of cached contents: this server's own directory, removed when it closes.
+  const stateDir = await mkdtemp(path.join(options.cacheDir ?? os.tmpdir(), "genai-local-kv-"));
+  const removeStateDir = (): Promise<void> => rm(stateDir, { recursive: true, force: true });
   await options.models.loadAll(async (spec) => {
     const engine = await createEngine(spec, {
       ...options,
+      stateDir,
       parallel,
       onRunnerRestart: (id) => {
         metrics.runnerRestarts.inc({ model: id });
@@ -53,6 +64,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       },
     });
     return new AdmittedEngine(engine, isUpstreamSource(spec.source) ? upstream : local);
+  }).catch(async (error: unknown) => {
+    await removeStateDir();
+    throw error;
   });
   const app = await buildServer({
     models: options.models,
@@ -63,11 +77,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     limits: options.limits,
     corsOrigins: options.corsOrigins,
     chunkWindowMs: options.chunkWindowMs,
+    cacheMaxTokens: options.cacheMaxTokens,
   });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
     await options.models.closeAll();
+    await removeStateDir();
     throw error;
   }
   const address = app.server.address();
@@ -84,6 +100,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       app.server.closeIdleConnections();
       await closed.finally(() => clearInterval(sweeper));
       await options.models.closeAll();
+      await removeStateDir();
     },
   };
 }

@@ -39,7 +39,7 @@ async function streamInProcess(options: StreamOptions): Promise<void> {
     const request = toGenerateRequest({ contents: [{ role: "user", parts: [{ text: options.prompt }] }] });
     const identity = { modelVersion: engine.info.id, responseId: randomBytes(16).toString("base64url") };
     for await (const chunk of toResponseChunks(coalesceText(engine.generate(request), DEFAULT_CHUNK_WINDOW_MS), identity)) {
-      printChunk(chunk.candidates[0]?.content.parts.map((part) => part.text).join(""));
+      printChunk(chunk.candidates[0]?.content.parts.map((part) => ("text" in part ? part.text : "")).join(""));
     }
   } finally {
     await engine.close();

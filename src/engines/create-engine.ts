@@ -17,6 +17,8 @@ export interface EngineSettings {
   isolate?: boolean;
   /** Called when an isolated model's runner crashed and was restarted. */
   onRunnerRestart?: (modelId: string) => void;
+  /** Where saved prefix states (context caching) are written. */
+  stateDir?: string;
 }
 
 /** An upstream engine for `openai:` sources; otherwise finds (or downloads) the GGUF and loads it. */
@@ -29,6 +31,7 @@ export async function createEngine(spec: ModelSpec, settings: EngineSettings): P
     threads: settings.threads,
     parallel: settings.parallel,
     contextSize: settings.contextSize,
+    stateDir: settings.stateDir,
   };
   if (settings.isolate === false) return LlamaEngine.load(options);
   return RunnerEngine.start(options, () => settings.onRunnerRestart?.(spec.id));

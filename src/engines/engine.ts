@@ -16,9 +16,11 @@ export interface PromptInput {
   turns: ChatTurn[];
   /** Plain text continuation even when the model has a chat template (legacy completions). */
   raw?: boolean;
+  /** A saved prefix (see Engine.createPrefixCache) this prompt starts with: its KV state is restored, not recomputed. */
+  prefixCache?: string;
 }
 
-import type { OutputConstraint } from "../serving/output-constraint.js";
+import type { JsonSchema, OutputConstraint } from "../serving/output-constraint.js";
 
 export interface SamplingOptions {
   temperature?: number;
@@ -31,11 +33,38 @@ export interface SamplingOptions {
   frequencyPenalty?: number;
   /** Generation is constrained (by a grammar) to this shape. */
   constraint?: OutputConstraint;
+  /** Report each generated token's log probability and this many top alternatives (0: none). */
+  logprobs?: number;
+}
+
+/** A function the model may call (Gemini's functionDeclarations, OpenAI's tools). */
+export interface FunctionDeclaration {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object. */
+  parameters: JsonSchema;
+}
+
+/** AUTO: the model decides; ANY: it must call one of `allowed` (all when absent); NONE: it must not. */
+export interface ToolUse {
+  functions: FunctionDeclaration[];
+  mode: "AUTO" | "ANY" | "NONE";
+  allowed?: string[];
+}
+
+export interface FunctionCall {
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
 }
 
 export interface GenerateRequest {
   prompt: PromptInput;
   sampling: SamplingOptions;
+  /** Functions the model may call instead of answering with text. */
+  tools?: ToolUse;
+  /** Independent replies to generate (seeds differ); served by the serving layer, not the engine. */
+  candidateCount?: number;
   signal?: AbortSignal;
 }
 
@@ -48,10 +77,24 @@ export interface TokenUsage {
   outputTokens: number;
 }
 
+export interface TokenChoice {
+  token: string;
+  /** Absent when an upstream engine does not say. */
+  tokenId?: number;
+  logProbability: number;
+}
+
+/** A generated token's log probability, with the most likely alternatives at that step. */
+export interface TokenLogprob extends TokenChoice {
+  top: TokenChoice[];
+}
+
 export type GenerationEvent =
   | { type: "start"; usage: TokenUsage }
-  | { type: "text"; text: string; usage: TokenUsage }
-  | { type: "end"; finishReason: FinishReason; usage: TokenUsage };
+  | { type: "text"; text: string; usage: TokenUsage; logprobs?: TokenLogprob[] }
+  /** The model called functions instead of (or after) answering with text. */
+  | { type: "calls"; calls: FunctionCall[]; usage: TokenUsage }
+  | { type: "end"; finishReason: FinishReason; usage: TokenUsage; logprobs?: TokenLogprob[] };
 
 export interface ModelInfo {
   id: string;
@@ -62,6 +105,14 @@ export interface ModelInfo {
   hasChatTemplate: boolean;
   /** Whether `embed` is served. */
   canEmbed: boolean;
+  /** The engine takes `tools` itself (an upstream with its own tool calling); otherwise the serving layer prompts and parses. */
+  nativeTools?: boolean;
+}
+
+/** A saved prompt prefix: `tokens` of KV state a later prompt naming `id` starts from. */
+export interface PrefixCache {
+  id: string;
+  tokens: number;
 }
 
 export interface Embeddings {
@@ -79,6 +130,9 @@ export interface Engine {
   embed(texts: string[]): Promise<Embeddings>;
   /** Streams currently holding a sequence, and requests waiting for one. */
   load(): { active: number; queued: number };
+  /** Evaluates a prompt prefix and keeps its KV state (context caching); absent where the engine cannot. */
+  createPrefixCache?(prompt: PromptInput): Promise<PrefixCache>;
+  dropPrefixCache?(id: string): Promise<void>;
   close(): Promise<void>;
 }
 

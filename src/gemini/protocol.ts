@@ -7,7 +7,7 @@ import { z } from "zod";
  */
 const snakeToCamel = (key: string): string => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-function wireObject<Shape extends z.ZodRawShape>(shape: Shape) {
+export function wireObject<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.preprocess((value) => {
     if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
     const normalised: Record<string, unknown> = {};
@@ -24,8 +24,10 @@ export const PartSchema = wireObject({
   thoughtSignature: z.string().optional(),
   inlineData: z.unknown().optional(),
   fileData: z.unknown().optional(),
-  functionCall: z.unknown().optional(),
-  functionResponse: z.unknown().optional(),
+  functionCall: wireObject({ id: z.string().optional(), name: z.string().min(1), args: z.record(z.string(), z.unknown()).optional() }).optional(),
+  functionResponse: z
+    .looseObject({ id: z.string().optional(), name: z.string().min(1), response: z.unknown().optional() })
+    .optional(),
   executableCode: z.unknown().optional(),
   codeExecutionResult: z.unknown().optional(),
   videoMetadata: z.unknown().optional(),
@@ -53,20 +55,55 @@ export const GenerationConfigSchema = wireObject({
   responseJsonSchema: z.unknown().optional(),
   responseModalities: z.array(z.string()).optional(),
   responseLogprobs: z.boolean().optional(),
-  logprobs: z.number().int().optional(),
+  logprobs: z.number().int().min(0).max(20).optional(),
   thinkingConfig: z.unknown().optional(),
   mediaResolution: z.string().optional(),
   enableEnhancedCivicAnswers: z.boolean().optional(),
 });
 export type GenerationConfig = z.infer<typeof GenerationConfigSchema>;
 
+export const FunctionDeclarationSchema = wireObject({
+  name: z.string(),
+  description: z.string().optional(),
+  parameters: z.unknown().optional(),
+  parametersJsonSchema: z.unknown().optional(),
+  response: z.unknown().optional(),
+  responseJsonSchema: z.unknown().optional(),
+  behavior: z.string().optional(),
+});
+export type FunctionDeclarationWire = z.infer<typeof FunctionDeclarationSchema>;
+
+/** Tools other than functions are named so that they can be refused by name. */
+export const ToolSchema = wireObject({
+  functionDeclarations: z.array(FunctionDeclarationSchema).max(512).optional(),
+  googleSearch: z.unknown().optional(),
+  googleSearchRetrieval: z.unknown().optional(),
+  codeExecution: z.unknown().optional(),
+  urlContext: z.unknown().optional(),
+  retrieval: z.unknown().optional(),
+  computerUse: z.unknown().optional(),
+  fileSearch: z.unknown().optional(),
+  googleMaps: z.unknown().optional(),
+  enterpriseWebSearch: z.unknown().optional(),
+});
+export type Tool = z.infer<typeof ToolSchema>;
+
+export const ToolConfigSchema = wireObject({
+  functionCallingConfig: wireObject({
+    mode: z.enum(["MODE_UNSPECIFIED", "AUTO", "ANY", "NONE", "VALIDATED"]).optional(),
+    allowedFunctionNames: z.array(z.string()).optional(),
+  }).optional(),
+  retrievalConfig: z.unknown().optional(),
+});
+export type ToolConfig = z.infer<typeof ToolConfigSchema>;
+
 const generateContentShape = {
   contents: z.array(ContentSchema).max(10_000),
   systemInstruction: ContentSchema.optional(),
   generationConfig: GenerationConfigSchema.optional(),
   safetySettings: z.array(z.unknown()).optional(),
-  tools: z.array(z.unknown()).optional(),
-  toolConfig: z.unknown().optional(),
+  tools: z.array(ToolSchema).max(128).optional(),
+  toolConfig: ToolConfigSchema.optional(),
   cachedContent: z.string().optional(),
   labels: z.record(z.string(), z.string()).optional(),
   model: z.string().optional(),
@@ -113,10 +150,28 @@ export interface UsageMetadata {
   cachedContentTokenCount?: number;
 }
 
+export interface FunctionCallPart {
+  functionCall: { id: string; name: string; args: Record<string, unknown> };
+}
+
+export interface LogprobsCandidate {
+  token: string;
+  tokenId?: number;
+  logProbability: number;
+}
+
+export interface LogprobsResult {
+  topCandidates: { candidates: LogprobsCandidate[] }[];
+  chosenCandidates: LogprobsCandidate[];
+  logProbabilitySum?: number;
+}
+
 export interface Candidate {
-  content: { parts: { text: string }[]; role: "model" };
+  content: { parts: ({ text: string } | FunctionCallPart)[]; role: "model" };
   finishReason?: "STOP" | "MAX_TOKENS";
   index: number;
+  logprobsResult?: LogprobsResult;
+  avgLogprobs?: number;
 }
 
 export interface GenerateContentResponse {

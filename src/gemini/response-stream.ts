@@ -1,38 +1,89 @@
-import type { GenerationEvent, TokenUsage } from "../engines/engine.js";
-import type { GenerateContentResponse } from "./protocol.js";
-import { toResponse, type ResponseIdentity } from "./translate.js";
+import type { GenerationEvent, TokenLogprob, TokenUsage } from "../engines/engine.js";
+import { interleave } from "../serving/interleave.js";
+import type { Candidate, GenerateContentResponse, UsageMetadata } from "./protocol.js";
+import { toCandidate, toCandidatesResponse, toUsageMetadata, type CandidatePiece, type ResponseIdentity } from "./translate.js";
+
+type Held = CandidatePiece & { usage: TokenUsage };
 
 /**
- * Engine events → streamed Gemini responses. One text piece is held back so that
- * `finishReason` rides on the last chunk that still has text: the SDK's chat history drops a
- * turn whose last chunk has an empty part. A generation that ends without `end` (aborted)
- * yields nothing more.
+ * Engine events → streamed Gemini responses for candidate `index`. One piece is held back so
+ * that `finishReason` rides on the last chunk that still has parts: the SDK's chat history
+ * drops a turn whose last chunk has an empty part. A generation that ends without `end`
+ * (aborted) yields nothing more.
  */
 export async function* toResponseChunks(
   events: AsyncIterable<GenerationEvent>,
   identity: ResponseIdentity,
+  index = 0,
 ): AsyncGenerator<GenerateContentResponse> {
-  let held: { text: string; usage: TokenUsage } | undefined;
+  const response = (piece: CandidatePiece, usage: TokenUsage) => toCandidatesResponse([toCandidate(piece, index)], toUsageMetadata(usage), identity);
+  let held: Held | undefined;
   for await (const event of events) {
-    if (event.type === "text") {
-      if (held) yield toResponse(held.text, held.usage, identity);
-      held = { text: event.text, usage: event.usage };
+    if (event.type === "text" || event.type === "calls") {
+      if (held) yield response(held, held.usage);
+      held = event.type === "text" ? { text: event.text, logprobs: event.logprobs, usage: event.usage } : { text: "", calls: event.calls, usage: event.usage };
     } else if (event.type === "end") {
-      yield toResponse(held?.text ?? "", event.usage, identity, event.finishReason);
+      const last: CandidatePiece = held ?? { text: "" };
+      const logprobs = joinLogprobs(last.logprobs, event.logprobs);
+      yield response({ ...last, logprobs, finishReason: event.finishReason }, event.usage);
       return;
     }
   }
 }
 
-/** Engine events → the one response of `generateContent`. */
-export async function collectResponse(
-  events: AsyncIterable<GenerationEvent>,
-  identity: ResponseIdentity,
-): Promise<GenerateContentResponse | undefined> {
+function joinLogprobs(a?: TokenLogprob[], b?: TokenLogprob[]): TokenLogprob[] | undefined {
+  return a && b ? [...a, ...b] : (a ?? b);
+}
+
+/** Engine events → one whole candidate, with its usage; undefined when the generation did not end. */
+async function collectCandidate(events: AsyncIterable<GenerationEvent>, index: number): Promise<{ candidate: Candidate; usage: TokenUsage } | undefined> {
   let text = "";
+  const calls: NonNullable<CandidatePiece["calls"]> = [];
+  let logprobs: TokenLogprob[] | undefined;
   for await (const event of events) {
-    if (event.type === "text") text += event.text;
-    else if (event.type === "end") return toResponse(text, event.usage, identity, event.finishReason);
+    if (event.type === "text") {
+      text += event.text;
+      logprobs = joinLogprobs(logprobs, event.logprobs);
+    } else if (event.type === "calls") {
+      calls.push(...event.calls);
+    } else if (event.type === "end") {
+      logprobs = joinLogprobs(logprobs, event.logprobs);
+      const candidate = toCandidate({ text, calls, logprobs, finishReason: event.finishReason }, index);
+      if (logprobs?.length) candidate.avgLogprobs = candidate.logprobsResult!.logProbabilitySum! / logprobs.length;
+      return { candidate, usage: event.usage };
+    }
   }
   return undefined;
+}
+
+/** Usage over all candidates: the prompt once, the output of each. */
+function totalUsage(usages: TokenUsage[]): UsageMetadata {
+  const first = usages[0] ?? { promptTokens: 0, cachedPromptTokens: 0, outputTokens: 0 };
+  return toUsageMetadata({ ...first, outputTokens: usages.reduce((sum, u) => sum + u.outputTokens, 0) });
+}
+
+/** The one response of `generateContent`, over every candidate. */
+export async function collectResponse(
+  candidates: AsyncIterable<GenerationEvent>[],
+  identity: ResponseIdentity,
+): Promise<GenerateContentResponse | undefined> {
+  const results = await Promise.all(candidates.map((events, index) => collectCandidate(events, index)));
+  if (results.some((r) => r === undefined)) return undefined;
+  const done = results as { candidate: Candidate; usage: TokenUsage }[];
+  return toCandidatesResponse(done.map((r) => r.candidate), totalUsage(done.map((r) => r.usage)), identity);
+}
+
+/** Every candidate's chunks, interleaved as they are generated; each chunk's usage counts all candidates so far. */
+export async function* toCandidateChunks(candidates: AsyncIterable<GenerationEvent>[], identity: ResponseIdentity): AsyncGenerator<GenerateContentResponse> {
+  if (candidates.length === 1) {
+    yield* toResponseChunks(candidates[0]!, identity);
+    return;
+  }
+  const output = candidates.map(() => 0);
+  for await (const [index, chunk] of interleave(candidates.map((events, i) => toResponseChunks(events, identity, i)))) {
+    output[index] = chunk.usageMetadata.candidatesTokenCount;
+    const candidatesTokenCount = output.reduce((sum, n) => sum + n, 0);
+    chunk.usageMetadata = { ...chunk.usageMetadata, candidatesTokenCount, totalTokenCount: chunk.usageMetadata.promptTokenCount + candidatesTokenCount };
+    yield chunk;
+  }
 }

@@ -11,7 +11,8 @@ import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { fitDimensions } from "../serving/embedding-vectors.js";
 import { BatchEmbedContentsRequestSchema, CountTokensRequestSchema, EmbedContentRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
-import { collectResponse, toResponseChunks } from "./response-stream.js";
+import { collectResponse, toCandidateChunks } from "./response-stream.js";
+import { applyCachedContent, applyCachedContentToCount, withPrefixCache, type CachedContentStore } from "./cached-contents-translate.js";
 import { countTokensPrompt, embedText, MODEL_METHODS, toGenerateRequest, toModelResource } from "./translate.js";
 
 export interface GeminiRoutesOptions {
@@ -20,6 +21,8 @@ export interface GeminiRoutesOptions {
   metrics: ServerMetrics;
   streams: StreamTracker;
   chunkWindowMs: number;
+  /** Cached contents a request may name (context caching). */
+  caches?: CachedContentStore;
 }
 
 const newResponseId = (): string => randomBytes(16).toString("base64url");
@@ -74,26 +77,28 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
     const engine = engineOr404(model, method);
     if (method === "embedContent" || method === "batchEmbedContents") return embed(engine, method, request.body);
     if (method === "countTokens") {
-      const totalTokens = await engine.countTokens(countTokensPrompt(parseBody(CountTokensRequestSchema, request.body)));
-      return { totalTokens, promptTokensDetails: [{ modality: "TEXT", tokenCount: totalTokens }] };
+      const counted = applyCachedContentToCount(options.caches, parseBody(CountTokensRequestSchema, request.body), engine, model);
+      const totalTokens = await engine.countTokens(countTokensPrompt(counted.body));
+      const cached = counted.cachedTokens === undefined ? {} : { cachedContentTokenCount: counted.cachedTokens };
+      return { totalTokens, ...cached, promptTokensDetails: [{ modality: "TEXT", tokenCount: totalTokens }] };
     }
     const alt = request.query.alt;
     if (alt !== undefined && alt !== "sse" && alt !== "json") {
       throw invalidArgument(`Invalid value for alt: "${alt}" (use sse or json).`);
     }
-    const body = parseBody(GenerateContentRequestSchema, request.body);
+    const { body, prefix } = applyCachedContent(options.caches, parseBody(GenerateContentRequestSchema, request.body), engine, model);
     const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
     const context = { request, reply, engine, metrics, streams, startedAt, chunkWindowMs };
     return serveGeneration(
       context,
-      (signal) => toGenerateRequest(body, signal),
-      async (events, lifecycle) => {
+      (signal) => withPrefixCache(toGenerateRequest(body, signal), prefix),
+      async (candidates, lifecycle) => {
         if (method === "generateContent") {
-          const response = await collectResponse(events, identity);
+          const response = await collectResponse(candidates, identity);
           if (!response) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
           return response;
         }
-        await streamReply(request, reply, toResponseChunks(events, identity), lifecycle, alt === "sse" ? "sse" : "json-array");
+        await streamReply(request, reply, toCandidateChunks(candidates, identity), lifecycle, alt === "sse" ? "sse" : "json-array");
         return undefined;
       },
     );

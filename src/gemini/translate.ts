@@ -1,6 +1,7 @@
-import type { ChatTurn, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenUsage } from "../engines/engine.js";
+import type { ChatTurn, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
+import { callText, checkToolUse, resultText } from "../serving/tool-calls.js";
 import type {
   Candidate,
   Content,
@@ -9,7 +10,10 @@ import type {
   GenerateContentRequest,
   GenerateContentResponse,
   GenerationConfig,
+  LogprobsResult,
   ModelResource,
+  Tool,
+  ToolConfig,
   UsageMetadata,
 } from "./protocol.js";
 
@@ -22,13 +26,15 @@ function turnText(content: Content, where: string): string {
   if (parts.length === 0) throw invalidArgument(`* GenerateContentRequest.${where}.parts: contents.parts must not be empty.`);
   let text = "";
   parts.forEach((part, index) => {
-    for (const field of ["inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"] as const) {
+    for (const field of ["inlineData", "fileData", "executableCode", "codeExecutionResult"] as const) {
       if (part[field] !== undefined) {
-        throw invalidArgument(`${where}.parts[${index}].${field}: this model accepts text parts only; ${field} ${NOT_YET}.`);
+        throw invalidArgument(`${where}.parts[${index}].${field}: this model accepts text and function parts only; ${field} ${NOT_YET}.`);
       }
     }
     if (part.thought) return; // the model's own thoughts are not replayed into the prompt
-    text += part.text ?? "";
+    if (part.functionCall) text += callText([{ name: part.functionCall.name, args: part.functionCall.args ?? {} }]);
+    else if (part.functionResponse) text += resultText(part.functionResponse.name, part.functionResponse.response);
+    else text += part.text ?? "";
   });
   return text;
 }
@@ -38,7 +44,8 @@ export function toPromptInput(contents: Content[], systemInstruction?: Content):
   if (contents.length === 0) throw invalidArgument("* GenerateContentRequest.contents: contents is not specified");
   const turns: ChatTurn[] = [];
   contents.forEach((content, index) => {
-    const role = content.role ?? "user";
+    // Function results come back as "user" turns (older SDKs say "function").
+    const role = content.role === "function" ? "user" : (content.role ?? "user");
     if (role !== "user" && role !== "model") {
       throw invalidArgument(`Please use a valid role: user, model. (contents[${index}].role is "${role}")`);
     }
@@ -78,14 +85,11 @@ export function toOutputConstraint(config: GenerationConfig): OutputConstraint |
 }
 
 export function toSampling(config: GenerationConfig = {}): SamplingOptions {
-  const unsupported: [keyof GenerationConfig, boolean][] = [
-    ["candidateCount", (config.candidateCount ?? 1) > 1],
-    ["responseLogprobs", config.responseLogprobs === true],
-    ["logprobs", config.logprobs !== undefined],
-    ["responseModalities", (config.responseModalities ?? []).some((m) => m.toUpperCase() !== "TEXT")],
-  ];
-  for (const [field, bad] of unsupported) {
-    if (bad) throw invalidArgument(`generation_config.${field}: ${JSON.stringify(config[field])} ${NOT_YET}.`);
+  if ((config.responseModalities ?? []).some((m) => m.toUpperCase() !== "TEXT")) {
+    throw invalidArgument(`generation_config.responseModalities: ${JSON.stringify(config.responseModalities)} ${NOT_YET}; this model answers in TEXT only.`);
+  }
+  if (config.logprobs !== undefined && !config.responseLogprobs) {
+    throw invalidArgument("generation_config.logprobs: logprobs is only valid when response_logprobs is true.");
   }
   return {
     temperature: config.temperature,
@@ -97,16 +101,50 @@ export function toSampling(config: GenerationConfig = {}): SamplingOptions {
     presencePenalty: config.presencePenalty,
     frequencyPenalty: config.frequencyPenalty,
     constraint: toOutputConstraint(config),
+    logprobs: config.responseLogprobs ? (config.logprobs ?? 0) : undefined,
   };
 }
 
+/** tools[].functionDeclarations + toolConfig → the functions the model may call, and how. */
+export function toToolUse(tools: Tool[] = [], config?: ToolConfig): ToolUse | undefined {
+  const functions: FunctionDeclaration[] = [];
+  tools.forEach((tool, i) => {
+    for (const [field, value] of Object.entries(tool)) {
+      if (field !== "functionDeclarations" && value !== undefined) throw invalidArgument(`tools[${i}].${field}: ${field} ${NOT_YET}; declare functions instead.`);
+    }
+    (tool.functionDeclarations ?? []).forEach((declaration, j) => {
+      const where = `tools[${i}].function_declarations[${j}]`;
+      if (declaration.parameters !== undefined && declaration.parametersJsonSchema !== undefined) {
+        throw invalidArgument(`${where}: set parameters or parameters_json_schema, not both.`);
+      }
+      const schema = declaration.parametersJsonSchema ?? declaration.parameters;
+      const parameters = schema === undefined ? { type: "object", properties: {}, additionalProperties: false } : toGrammarSchema(schema, `${where}.parameters`);
+      functions.push({ name: declaration.name, description: declaration.description, parameters });
+    });
+  });
+  const calling = config?.functionCallingConfig;
+  if (functions.length === 0) {
+    if (calling?.mode === "ANY") throw invalidArgument("tool_config.function_calling_config.mode ANY needs function declarations in tools.");
+    return undefined;
+  }
+  const mode = calling?.mode === "ANY" || calling?.mode === "NONE" ? calling.mode : "AUTO";
+  if (calling?.allowedFunctionNames?.length && mode !== "ANY") {
+    throw invalidArgument("tool_config.function_calling_config.allowed_function_names can only be set when mode is ANY.");
+  }
+  return checkToolUse({ functions, mode, allowed: calling?.allowedFunctionNames }, "tools");
+}
+
 export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSignal): GenerateRequest {
-  if (body.tools?.length) throw invalidArgument(`tools ${NOT_YET}.`);
-  if (body.toolConfig !== undefined) throw invalidArgument(`tool_config ${NOT_YET}.`);
-  if (body.cachedContent !== undefined) throw invalidArgument(`cached_content ${NOT_YET}.`);
+  const sampling = toSampling(body.generationConfig);
+  const tools = toToolUse(body.tools, body.toolConfig);
+  if (tools?.mode === "ANY" && sampling.constraint) {
+    throw invalidArgument("generation_config.response_mime_type/response_schema cannot be combined with function calling mode ANY.");
+  }
   return {
     prompt: toPromptInput(body.contents, body.systemInstruction),
-    sampling: toSampling(body.generationConfig),
+    sampling,
+    tools,
+    candidateCount: body.generationConfig?.candidateCount,
     signal,
   };
 }
@@ -135,20 +173,45 @@ export interface ResponseIdentity {
   responseId: string;
 }
 
+/** What one chunk (or the one response) of a candidate holds. */
+export interface CandidatePiece {
+  text: string;
+  calls?: FunctionCall[];
+  logprobs?: TokenLogprob[];
+  finishReason?: Candidate["finishReason"];
+}
+
+export function toLogprobsResult(logprobs: TokenLogprob[]): LogprobsResult {
+  return {
+    topCandidates: logprobs.map((l) => ({ candidates: l.top.map(({ token, tokenId, logProbability }) => ({ token, tokenId, logProbability })) })),
+    chosenCandidates: logprobs.map(({ token, tokenId, logProbability }) => ({ token, tokenId, logProbability })),
+    logProbabilitySum: logprobs.reduce((sum, l) => sum + l.logProbability, 0),
+  };
+}
+
+export function toCandidate(piece: CandidatePiece, index = 0): Candidate {
+  const parts: Candidate["content"]["parts"] = piece.text || !piece.calls?.length ? [{ text: piece.text }] : [];
+  for (const { id, name, args } of piece.calls ?? []) parts.push({ functionCall: { id, name, args } });
+  const candidate: Candidate = { content: { parts, role: "model" }, index };
+  if (piece.finishReason) candidate.finishReason = piece.finishReason;
+  if (piece.logprobs) {
+    candidate.logprobsResult = toLogprobsResult(piece.logprobs);
+    if (piece.finishReason && piece.logprobs.length > 0) candidate.avgLogprobs = candidate.logprobsResult.logProbabilitySum! / piece.logprobs.length;
+  }
+  return candidate;
+}
+
 export function toResponse(
   text: string,
   usage: TokenUsage,
   identity: ResponseIdentity,
   finishReason?: Candidate["finishReason"],
 ): GenerateContentResponse {
-  const candidate: Candidate = { content: { parts: [{ text }], role: "model" }, index: 0 };
-  if (finishReason) candidate.finishReason = finishReason;
-  return {
-    candidates: [candidate],
-    usageMetadata: toUsageMetadata(usage),
-    modelVersion: identity.modelVersion,
-    responseId: identity.responseId,
-  };
+  return toCandidatesResponse([toCandidate({ text, finishReason })], toUsageMetadata(usage), identity);
+}
+
+export function toCandidatesResponse(candidates: Candidate[], usageMetadata: UsageMetadata, identity: ResponseIdentity): GenerateContentResponse {
+  return { candidates, usageMetadata, modelVersion: identity.modelVersion, responseId: identity.responseId };
 }
 
 export const MODEL_METHODS = ["generateContent", "streamGenerateContent", "countTokens", "embedContent", "batchEmbedContents"];

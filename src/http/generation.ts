@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Engine, GenerateRequest, GenerationEvent, ModelInfo } from "../engines/engine.js";
 import { invalidArgument } from "./errors.js";
 import { coalesceText } from "../serving/coalesce-text.js";
+import { extractCalls, withToolPrompt } from "../serving/tool-calls.js";
 import { meteredEvents } from "../serving/metered-events.js";
 import type { ServerMetrics } from "./metrics.js";
 import { RequestLifecycle } from "./request-lifecycle.js";
@@ -20,23 +21,37 @@ export interface GenerationContext {
 
 /**
  * The part every generation route shares, whatever its wire: a lifecycle (disconnect, deadline,
- * shutdown) whose signal reaches the engine, metered events, and cleanup when the reply is done.
+ * shutdown) whose signal reaches the engine, function calling for engines without their own,
+ * one generation per candidate, metered events, and cleanup when the reply is done.
  */
 export async function serveGeneration<T>(
   context: GenerationContext,
   buildRequest: (signal: AbortSignal) => GenerateRequest,
-  respond: (events: AsyncIterable<GenerationEvent>, lifecycle: RequestLifecycle) => Promise<T>,
+  respond: (candidates: AsyncIterable<GenerationEvent>[], lifecycle: RequestLifecycle) => Promise<T>,
 ): Promise<T> {
   const { request, reply, engine, metrics, streams, startedAt, chunkWindowMs } = context;
   const lifecycle = new RequestLifecycle(request, reply, streams);
   try {
     const generateRequest = buildRequest(lifecycle.signal);
     checkOutputLimit(generateRequest, engine.info);
-    const events = coalesceText(meteredEvents(engine.generate(generateRequest), metrics, engine.info.id, startedAt), chunkWindowMs);
-    return await respond(events, lifecycle);
+    const localTools = generateRequest.tools && !engine.info.nativeTools ? generateRequest.tools : undefined;
+    const engineRequest = localTools ? withToolPrompt(generateRequest) : generateRequest;
+    const candidates = candidateRequests(engineRequest).map((one) => {
+      const events = meteredEvents(engine.generate(one), metrics, engine.info.id, startedAt);
+      return coalesceText(localTools ? extractCalls(events, localTools) : events, chunkWindowMs);
+    });
+    return await respond(candidates, lifecycle);
   } finally {
     lifecycle.finish();
   }
+}
+
+/** One request per candidate; with a seed, candidate i samples with seed + i so that they differ. */
+function candidateRequests(request: GenerateRequest): GenerateRequest[] {
+  const count = request.candidateCount ?? 1;
+  if (count <= 1) return [request];
+  const seed = request.sampling.seed;
+  return Array.from({ length: count }, (_, i) => ({ ...request, sampling: { ...request.sampling, seed: seed === undefined ? undefined : seed + i } }));
 }
 
 /** A requested output length beyond the model's limit is refused, as Google refuses it. */

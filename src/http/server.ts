@@ -2,6 +2,9 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { geminiRoutes } from "../gemini/routes.js";
+import { cachedContentsRoutes } from "../gemini/cached-contents-routes.js";
+import type { CachedPrefix } from "../gemini/cached-contents-translate.js";
+import { ContentCache, DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
 import { openAiRoutes } from "../openai/routes.js";
 import { playgroundPlugin } from "../web/playground-plugin.js";
 import type { ModelRegistry } from "../models/registry.js";
@@ -24,6 +27,8 @@ export interface ServerOptions {
   corsOrigins?: readonly string[];
   /** See coalesceText; 0 sends every token as its own chunk. */
   chunkWindowMs?: number;
+  /** Tokens all cached contents may hold together (context caching). */
+  cacheMaxTokens?: number;
 }
 
 export const DEFAULT_CHUNK_WINDOW_MS = 10;
@@ -93,9 +98,17 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     },
     deriveConstraint: (request: { headers: Record<string, string | string[] | undefined> }) => (speaksOpenAi(request.headers) ? "openai" : "gemini"),
   });
+  // Cached contents are shared by /v1beta and /v1 and freed (their KV state files too) on close.
+  const caches = new ContentCache<CachedPrefix>({
+    maxTokens: options.cacheMaxTokens ?? DEFAULT_CACHE_MAX_TOKENS,
+    release: (cached) => cached.engine.dropPrefixCache?.(cached.prefix),
+    onReleaseError: (error) => app.log.warn({ err: error }, "freeing a cached content's state failed"),
+  });
+  app.addHook("onClose", async () => caches.close());
   await app.register(openAiRoutes, { prefix: "/v1", models: options.models, keys, metrics, streams, chunkWindowMs });
   for (const prefix of ["/v1beta", "/v1"]) {
-    await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics, streams, chunkWindowMs });
+    await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics, streams, chunkWindowMs, caches });
+    await app.register(cachedContentsRoutes, { prefix, models: options.models, keys, caches });
   }
   app.get("/metrics", async (_request, reply) => {
     reply.type(metrics.registry.contentType);

@@ -9,7 +9,9 @@ export const ChatMessageSchema = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
   content: MessageContentSchema.nullish(),
   name: z.string().optional(),
-  tool_calls: z.array(z.unknown()).optional(),
+  tool_calls: z
+    .array(z.looseObject({ id: z.string(), type: z.literal("function").optional(), function: z.looseObject({ name: z.string(), arguments: z.string() }) }))
+    .nullish(),
   tool_call_id: z.string().optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
@@ -28,7 +30,7 @@ const sampling = {
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   logprobs: z.boolean().nullish(),
-  top_logprobs: z.number().int().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
   logit_bias: z.record(z.string(), z.number()).nullish(),
   user: z.string().nullish(),
   metadata: z.record(z.string(), z.string()).nullish(),
@@ -41,8 +43,23 @@ export const ChatCompletionRequestSchema = z.strictObject({
   messages: z.array(ChatMessageSchema).min(1),
   max_completion_tokens: z.number().int().min(1).nullish(),
   response_format: z.looseObject({ type: z.string() }).nullish(),
-  tools: z.array(z.unknown()).nullish(),
-  tool_choice: z.unknown().optional(),
+  tools: z
+    .array(
+      z.strictObject({
+        type: z.literal("function"),
+        function: z.strictObject({
+          name: z.string(),
+          description: z.string().nullish(),
+          parameters: z.record(z.string(), z.unknown()).nullish(),
+          strict: z.boolean().nullish(),
+        }),
+      }),
+    )
+    .max(128)
+    .nullish(),
+  tool_choice: z
+    .union([z.enum(["none", "auto", "required"]), z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: z.string() }) })])
+    .nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   reasoning_effort: z.string().nullish(),
   modalities: z.array(z.string()).nullish(),
@@ -58,7 +75,7 @@ export const CompletionRequestSchema = z.strictObject({
 });
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
 
-export type OpenAiFinishReason = "stop" | "length";
+export type OpenAiFinishReason = "stop" | "length" | "tool_calls";
 
 export interface OpenAiUsage {
   prompt_tokens: number;

@@ -14,8 +14,9 @@ import { fitDimensions } from "../serving/embedding-vectors.js";
 import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from "./protocol.js";
 import {
   chatToGenerateRequest,
-  collectText,
+  collectChoices,
   completionToGenerateRequest,
+  toChatChoice,
   toChatChunks,
   toCompletionChunks,
   toOpenAiModel,
@@ -69,20 +70,19 @@ export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
       created: Math.floor(Date.now() / 1000),
       model: body.model,
     };
-    return serveGeneration({ request, reply, engine, metrics, streams, startedAt, chunkWindowMs }, buildRequest, async (events: AsyncIterable<GenerationEvent>, lifecycle) => {
+    return serveGeneration({ request, reply, engine, metrics, streams, startedAt, chunkWindowMs }, buildRequest, async (candidates: AsyncIterable<GenerationEvent>[], lifecycle) => {
       if (body.stream) {
         const includeUsage = body.stream_options?.include_usage === true;
-        const chunks = kind === "chat" ? toChatChunks(events, identity, includeUsage) : toCompletionChunks(events, identity, includeUsage);
+        const chunks = kind === "chat" ? toChatChunks(candidates, identity, includeUsage) : toCompletionChunks(candidates, identity, includeUsage);
         await streamReply(request, reply, chunks, lifecycle, "sse", openAiErrorBody);
         return undefined;
       }
-      const result = await collectText(events);
+      const result = await collectChoices(candidates);
       if (!result) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
-      const choice =
-        kind === "chat"
-          ? { index: 0, message: { role: "assistant", content: result.text, refusal: null }, logprobs: null, finish_reason: result.finishReason }
-          : { index: 0, text: result.text, logprobs: null, finish_reason: result.finishReason };
-      return { ...identity, object: kind === "chat" ? "chat.completion" : "text_completion", choices: [choice], usage: result.usage };
+      const choices = result.choices.map((choice, index) =>
+        kind === "chat" ? toChatChoice(choice, index) : { index, text: choice.text, logprobs: null, finish_reason: choice.finishReason },
+      );
+      return { ...identity, object: kind === "chat" ? "chat.completion" : "text_completion", choices, usage: result.usage };
     });
   }
 

@@ -1,7 +1,9 @@
-import type { ChatTurn, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, SamplingOptions, TokenUsage } from "../engines/engine.js";
+import type { ChatTurn, FinishReason, FunctionCall, GenerateRequest, GenerationEvent, ModelInfo, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import { SSE_DONE } from "../http/sse.js";
+import { interleave } from "../serving/interleave.js";
 import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
+import { callText, checkToolUse, resultText } from "../serving/tool-calls.js";
 import type { ChatCompletionRequest, ChatMessage, CompletionRequest, OpenAiFinishReason, OpenAiUsage } from "./protocol.js";
 
 /** Pure translation between OpenAI's chat/completions wire and the engine's request and events. */
@@ -23,9 +25,8 @@ function messageText(message: ChatMessage, index: number): string {
 }
 
 function sampling(body: CompletionRequest | ChatCompletionRequest, maxTokens: number | null | undefined): SamplingOptions {
-  if ((body.n ?? 1) > 1) throw invalidArgument(`n: ${body.n} completions ${NOT_YET}; use n = 1.`);
-  if (body.logprobs) throw invalidArgument(`logprobs ${NOT_YET}.`);
   if (body.logit_bias && Object.keys(body.logit_bias).length) throw invalidArgument(`logit_bias ${NOT_YET}.`);
+  if (body.top_logprobs !== undefined && body.top_logprobs !== null && !body.logprobs) throw invalidArgument("top_logprobs: set logprobs to true to use top_logprobs.");
   return {
     temperature: body.temperature ?? undefined,
     topP: body.top_p ?? undefined,
@@ -35,22 +36,56 @@ function sampling(body: CompletionRequest | ChatCompletionRequest, maxTokens: nu
     stopSequences: typeof body.stop === "string" ? [body.stop] : (body.stop ?? undefined),
     presencePenalty: body.presence_penalty ?? undefined,
     frequencyPenalty: body.frequency_penalty ?? undefined,
+    logprobs: body.logprobs ? (body.top_logprobs ?? 0) : undefined,
   };
 }
 
-export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: AbortSignal): GenerateRequest {
-  if (body.tools?.length) throw invalidArgument(`tools ${NOT_YET}.`);
+/** tools + tool_choice → the functions the model may call, and how. */
+export function toToolUse(tools: ChatCompletionRequest["tools"], choice: ChatCompletionRequest["tool_choice"]): ToolUse | undefined {
+  if (!tools?.length) {
+    if (choice !== undefined && choice !== null && choice !== "none" && choice !== "auto") throw invalidArgument("tool_choice: there are no tools to choose from.");
+    return undefined;
+  }
+  const functions = tools.map((tool, i) => ({
+    name: tool.function.name,
+    description: tool.function.description ?? undefined,
+    parameters: tool.function.parameters ? toGrammarSchema(tool.function.parameters, `tools[${i}].function.parameters`) : { type: "object", properties: {}, additionalProperties: false },
+  }));
+  if (choice === undefined || choice === null || choice === "auto") return checkToolUse({ functions, mode: "AUTO" }, "tools");
+  if (choice === "none") return checkToolUse({ functions, mode: "NONE" }, "tools");
+  if (choice === "required") return checkToolUse({ functions, mode: "ANY" }, "tools");
+  return checkToolUse({ functions, mode: "ANY", allowed: [choice.function.name] }, "tool_choice");
+}
 
+/** An assistant message's tool calls, as the call text the model sees in its history. */
+function toolCallsText(message: ChatMessage, index: number, names: Map<string, string>): string {
+  const calls = (message.tool_calls ?? []).map((call, j) => {
+    let args: unknown;
+    try {
+      args = JSON.parse(call.function.arguments || "{}");
+    } catch {
+      throw invalidArgument(`messages[${index}].tool_calls[${j}].function.arguments: not valid JSON.`);
+    }
+    names.set(call.id, call.function.name);
+    return { name: call.function.name, args: args as Record<string, unknown> };
+  });
+  return calls.length ? callText(calls) : "";
+}
+
+export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: AbortSignal): GenerateRequest {
   const system: string[] = [];
   const turns: ChatTurn[] = [];
+  const callNames = new Map<string, string>();
   body.messages.forEach((message, index) => {
-    if (message.role === "tool" || message.role === "function" || message.tool_calls?.length) {
-      throw invalidArgument(`messages[${index}]: tool messages and tool calls ${NOT_YET}.`);
-    }
-    const text = messageText(message, index);
     if (message.role === "system" || message.role === "developer") {
-      system.push(text);
+      system.push(messageText(message, index));
       return;
+    }
+    let text = messageText(message, index);
+    if (message.role === "assistant") text += toolCallsText(message, index, callNames);
+    if (message.role === "tool" || message.role === "function") {
+      const name = message.name ?? callNames.get(message.tool_call_id ?? "") ?? "the function";
+      text = resultText(name, text);
     }
     const role = message.role === "assistant" ? "model" : "user";
     const last = turns.at(-1);
@@ -58,9 +93,14 @@ export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: Abor
     else turns.push({ role, text });
   });
   if (turns.length === 0) throw invalidArgument("messages: at least one user or assistant message is required.");
+  const constraint = toConstraint(body.response_format);
+  const tools = toToolUse(body.tools, body.tool_choice);
+  if (tools?.mode === "ANY" && constraint) throw invalidArgument("response_format cannot be combined with a required tool call.");
   return {
     prompt: { turns, systemInstruction: system.length ? system.join("\n") : undefined },
-    sampling: { ...sampling(body, body.max_completion_tokens ?? body.max_tokens), constraint: toConstraint(body.response_format) },
+    sampling: { ...sampling(body, body.max_completion_tokens ?? body.max_tokens), constraint },
+    tools,
+    candidateCount: body.n ?? undefined,
     signal,
   };
 }
@@ -77,15 +117,21 @@ function toConstraint(format: ChatCompletionRequest["response_format"]): OutputC
 }
 
 export function completionToGenerateRequest(body: CompletionRequest, signal?: AbortSignal): GenerateRequest {
+  if (body.logprobs) throw invalidArgument(`logprobs ${NOT_YET} on /v1/completions; use /v1/chat/completions.`);
   if (body.echo) throw invalidArgument(`echo ${NOT_YET}.`);
   if (body.suffix) throw invalidArgument(`suffix ${NOT_YET}.`);
   if ((body.best_of ?? 1) > 1) throw invalidArgument(`best_of ${NOT_YET}.`);
   const prompt = typeof body.prompt === "string" ? body.prompt : (body.prompt[0] as string);
   // The legacy completions API continues text as given: no chat template, default 16 tokens as OpenAI.
-  return { prompt: { turns: [{ role: "user", text: prompt }], raw: true }, sampling: sampling(body, body.max_tokens ?? 16), signal };
+  return {
+    prompt: { turns: [{ role: "user", text: prompt }], raw: true },
+    sampling: sampling(body, body.max_tokens ?? 16),
+    candidateCount: body.n ?? undefined,
+    signal,
+  };
 }
 
-export const toFinishReason = (reason: FinishReason): OpenAiFinishReason => (reason === "STOP" ? "stop" : "length");
+export const toFinishReason = (reason: FinishReason, called = false): OpenAiFinishReason => (called ? "tool_calls" : reason === "STOP" ? "stop" : "length");
 
 export function toUsage(usage: TokenUsage): OpenAiUsage {
   return {
@@ -96,27 +142,61 @@ export function toUsage(usage: TokenUsage): OpenAiUsage {
   };
 }
 
+/** Usage over all choices: the prompt once, the output of each. */
+function totalUsage(usages: (TokenUsage | undefined)[]): OpenAiUsage {
+  const known = usages.filter((u): u is TokenUsage => u !== undefined);
+  const first = known[0] ?? { promptTokens: 0, cachedPromptTokens: 0, outputTokens: 0 };
+  return toUsage({ ...first, outputTokens: known.reduce((sum, u) => sum + u.outputTokens, 0) });
+}
+
 export interface CompletionIdentity {
   id: string;
   created: number;
   model: string;
 }
 
-/** Chat completion chunks as OpenAI streams them: role first, content deltas, finish, usage, [DONE]. */
+const byteValues = (token: string) => [...Buffer.from(token, "utf8")];
+
+/** OpenAI's `logprobs.content` for the tokens of one delta. */
+export function toOpenAiLogprobs(logprobs: TokenLogprob[] | undefined) {
+  if (!logprobs) return null;
+  return {
+    content: logprobs.map((l) => ({
+      token: l.token,
+      logprob: l.logProbability,
+      bytes: byteValues(l.token),
+      top_logprobs: l.top.map((t) => ({ token: t.token, logprob: t.logProbability, bytes: byteValues(t.token) })),
+    })),
+    refusal: null,
+  };
+}
+
+const toToolCalls = (calls: FunctionCall[], first = 0) =>
+  calls.map((call, i) => ({ index: first + i, id: call.id, type: "function" as const, function: { name: call.name, arguments: JSON.stringify(call.args) } }));
+
+/** Chat completion chunks as OpenAI streams them, every choice interleaved: role first, deltas, finish, usage, [DONE]. */
 export async function* toChatChunks(
-  events: AsyncIterable<GenerationEvent>,
+  candidates: AsyncIterable<GenerationEvent>[],
   identity: CompletionIdentity,
   includeUsage: boolean,
 ): AsyncGenerator<unknown> {
   const chunk = (choices: unknown[], extra: object = {}) => ({ ...identity, object: "chat.completion.chunk", choices, ...extra });
-  for await (const event of events) {
+  const usages: (TokenUsage | undefined)[] = candidates.map(() => undefined);
+  const calls = candidates.map(() => 0);
+  let ended = 0;
+  for await (const [index, event] of interleave(candidates)) {
     if (event.type === "start") {
-      yield chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
+      yield chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
     } else if (event.type === "text") {
-      yield chunk([{ index: 0, delta: { content: event.text }, logprobs: null, finish_reason: null }]);
+      yield chunk([{ index, delta: { content: event.text }, logprobs: toOpenAiLogprobs(event.logprobs), finish_reason: null }]);
+    } else if (event.type === "calls") {
+      yield chunk([{ index, delta: { tool_calls: toToolCalls(event.calls, calls[index]) }, logprobs: null, finish_reason: null }]);
+      calls[index]! += event.calls.length;
     } else {
-      yield chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: toFinishReason(event.finishReason) }]);
-      if (includeUsage) yield chunk([], { usage: toUsage(event.usage) });
+      usages[index] = event.usage;
+      yield chunk([{ index, delta: {}, logprobs: toOpenAiLogprobs(event.logprobs), finish_reason: toFinishReason(event.finishReason, calls[index]! > 0) }]);
+      if (++ended < candidates.length) continue;
+      if (includeUsage) yield chunk([], { usage: totalUsage(usages) });
       yield SSE_DONE;
       return;
     }
@@ -125,36 +205,69 @@ export async function* toChatChunks(
 
 /** Legacy text completion chunks. */
 export async function* toCompletionChunks(
-  events: AsyncIterable<GenerationEvent>,
+  candidates: AsyncIterable<GenerationEvent>[],
   identity: CompletionIdentity,
   includeUsage: boolean,
 ): AsyncGenerator<unknown> {
-  const chunk = (text: string, finish: OpenAiFinishReason | null) => ({
+  const chunk = (index: number, text: string, finish: OpenAiFinishReason | null) => ({
     ...identity,
     object: "text_completion",
-    choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+    choices: [{ index, text, logprobs: null, finish_reason: finish }],
   });
-  for await (const event of events) {
-    if (event.type === "text") yield chunk(event.text, null);
+  const usages: (TokenUsage | undefined)[] = candidates.map(() => undefined);
+  let ended = 0;
+  for await (const [index, event] of interleave(candidates)) {
+    if (event.type === "text") yield chunk(index, event.text, null);
     else if (event.type === "end") {
-      yield chunk("", toFinishReason(event.finishReason));
-      if (includeUsage) yield { ...identity, object: "text_completion", choices: [], usage: toUsage(event.usage) };
+      usages[index] = event.usage;
+      yield chunk(index, "", toFinishReason(event.finishReason));
+      if (++ended < candidates.length) continue;
+      if (includeUsage) yield { ...identity, object: "text_completion", choices: [], usage: totalUsage(usages) };
       yield SSE_DONE;
       return;
     }
   }
 }
 
-/** One whole response (stream: false). */
-export async function collectText(
-  events: AsyncIterable<GenerationEvent>,
-): Promise<{ text: string; finishReason: OpenAiFinishReason; usage: OpenAiUsage } | undefined> {
-  let text = "";
-  for await (const event of events) {
-    if (event.type === "text") text += event.text;
-    else if (event.type === "end") return { text, finishReason: toFinishReason(event.finishReason), usage: toUsage(event.usage) };
-  }
-  return undefined;
+export interface CollectedChoice {
+  text: string;
+  calls: FunctionCall[];
+  logprobs?: TokenLogprob[];
+  finishReason: OpenAiFinishReason;
+}
+
+/** Every choice whole (stream: false), with the usage over all of them; undefined if one did not end. */
+export async function collectChoices(candidates: AsyncIterable<GenerationEvent>[]): Promise<{ choices: CollectedChoice[]; usage: OpenAiUsage } | undefined> {
+  const usages: TokenUsage[] = [];
+  const choices = await Promise.all(
+    candidates.map(async (events, index): Promise<CollectedChoice | undefined> => {
+      let text = "";
+      const calls: FunctionCall[] = [];
+      let logprobs: TokenLogprob[] | undefined;
+      for await (const event of events) {
+        if (event.type === "text") {
+          text += event.text;
+          if (event.logprobs) logprobs = [...(logprobs ?? []), ...event.logprobs];
+        } else if (event.type === "calls") {
+          calls.push(...event.calls);
+        } else if (event.type === "end") {
+          if (event.logprobs) logprobs = [...(logprobs ?? []), ...event.logprobs];
+          usages[index] = event.usage;
+          return { text, calls, logprobs, finishReason: toFinishReason(event.finishReason, calls.length > 0) };
+        }
+      }
+      return undefined;
+    }),
+  );
+  if (choices.some((c) => c === undefined)) return undefined;
+  return { choices: choices as CollectedChoice[], usage: totalUsage(usages) };
+}
+
+/** One choice of a whole chat completion. */
+export function toChatChoice(choice: CollectedChoice, index: number) {
+  const message: Record<string, unknown> = { role: "assistant", content: choice.calls.length && !choice.text ? null : choice.text, refusal: null };
+  if (choice.calls.length) message.tool_calls = toToolCalls(choice.calls).map(({ index: _index, ...call }) => call);
+  return { index, message, logprobs: toOpenAiLogprobs(choice.logprobs), finish_reason: choice.finishReason };
 }
 
 export function toOpenAiModel(info: ModelInfo | { id: string }, id = info.id) {

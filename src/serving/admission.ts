@@ -1,4 +1,4 @@
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, PromptInput } from "../engines/engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, PrefixCache, PromptInput } from "../engines/engine.js";
 import { ApiError } from "../http/errors.js";
 
 export interface AdmissionLimits {
@@ -25,11 +25,27 @@ const busy = (message: string): ApiError =>
 export class AdmittedEngine implements Engine {
   private running = 0;
   private readonly waiters: Waiter[] = [];
+  /** Present when the inner engine can cache prefixes; evaluating one takes a stream slot. */
+  readonly createPrefixCache?: (prompt: PromptInput) => Promise<PrefixCache>;
+  readonly dropPrefixCache?: (id: string) => Promise<void>;
 
   constructor(
     private readonly inner: Engine,
     private readonly limits: AdmissionLimits,
-  ) {}
+  ) {
+    const { createPrefixCache, dropPrefixCache } = inner;
+    if (createPrefixCache && dropPrefixCache) {
+      this.createPrefixCache = async (prompt) => {
+        await this.enter();
+        try {
+          return await createPrefixCache.call(inner, prompt);
+        } finally {
+          this.leave();
+        }
+      };
+      this.dropPrefixCache = (id) => dropPrefixCache.call(inner, id);
+    }
+  }
 
   get info() {
     return this.inner.info;

@@ -4,8 +4,9 @@ type TextEvent = Extract<GenerationEvent, { type: "text" }>;
 
 /**
  * Merges text produced within `windowMs` of the last chunk sent into one chunk, as Google's
- * chunks hold several tokens. The first text goes out at once (time to first token is not
- * delayed), and so does any text that arrives after a longer gap, so a slow model streams
+ * chunks hold several tokens. The first two texts go out at once (time to first token is not
+ * delayed: the Gemini surface holds one piece back until the next exists, so that finishReason
+ * rides on text), and so does any text that arrives after a longer gap, so a slow model streams
  * token by token while a fast one stops paying per-chunk costs (JSON, framing, the client's
  * parser) for every token.
  */
@@ -18,6 +19,7 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
   let next = source.next();
   let held: TextEvent | undefined;
   let lastSent = -Infinity;
+  let sent = 0;
   let windowEnd: { promise: Promise<"window">; timer: NodeJS.Timeout } | undefined;
   const openWindow = (ms: number) => {
     let timer!: NodeJS.Timeout;
@@ -30,6 +32,7 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
     if (windowEnd) clearTimeout(windowEnd.timer);
     windowEnd = undefined;
     lastSent = performance.now();
+    sent++;
     return out;
   };
   try {
@@ -50,8 +53,8 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
         yield event;
         continue;
       }
-      held = held ? { type: "text", text: held.text + event.text, usage: event.usage as TokenUsage } : event;
-      const wait = windowMs - (performance.now() - lastSent);
+      held = held ? joinText(held, event) : event;
+      const wait = sent < 2 ? 0 : windowMs - (performance.now() - lastSent);
       if (wait <= 0) yield release();
       else windowEnd ??= openWindow(wait);
     }
@@ -59,4 +62,10 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
     if (windowEnd) clearTimeout(windowEnd.timer);
     await source.return?.();
   }
+}
+
+function joinText(held: TextEvent, next: TextEvent): TextEvent {
+  const joined: TextEvent = { type: "text", text: held.text + next.text, usage: next.usage as TokenUsage };
+  if (held.logprobs || next.logprobs) joined.logprobs = [...(held.logprobs ?? []), ...(next.logprobs ?? [])];
+  return joined;
 }

@@ -31,7 +31,9 @@ export function toGrammarSchema(schema: unknown, path = "response_schema"): Json
   }
   const out: JsonSchema = {};
   let nullable = false;
-  for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
+  for (const [given, value] of Object.entries(schema as Record<string, unknown>)) {
+    // Google's Schema is a proto: the Python SDK writes its fields in snake_case (max_length, any_of).
+    const key = given.startsWith("$") ? given : given.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
     if (value === null || value === undefined || DESCRIPTIVE.has(key)) continue;
     if (key === "type") {
       const types = (Array.isArray(value) ? value : [value]).map((t) => String(t).toLowerCase());

@@ -75,8 +75,10 @@ describe("contents → prompt", () => {
   });
 
   it("rejects generation features that are not built yet instead of ignoring them", () => {
-    const body = parse({ contents: [{ parts: [{ text: "x" }] }], generationConfig: { candidateCount: 2 } });
-    expect(rejection(() => toGenerateRequest(body)).message).toContain("candidateCount");
+    const image = parse({ contents: [{ parts: [{ text: "x" }, { inlineData: { mimeType: "image/png", data: "AA==" } }] }] });
+    expect(rejection(() => toGenerateRequest(image)).message).toContain("contents[0].parts[1].inlineData");
+    const search = parse({ contents: [{ parts: [{ text: "x" }] }], tools: [{ googleSearch: {} }] });
+    expect(rejection(() => toGenerateRequest(search)).message).toContain("tools[0].googleSearch");
   });
 });
 
@@ -124,12 +126,14 @@ describe("engine events → streamed responses", () => {
 
   it("collects one response for generateContent", async () => {
     const response = await collectResponse(
-      events([
-        { type: "start", usage: usage(0) },
-        { type: "text", text: "a", usage: usage(1) },
-        { type: "text", text: "b", usage: usage(2) },
-        { type: "end", finishReason: "MAX_TOKENS", usage: usage(2) },
-      ]),
+      [
+        events([
+          { type: "start", usage: usage(0) },
+          { type: "text", text: "a", usage: usage(1) },
+          { type: "text", text: "b", usage: usage(2) },
+          { type: "end", finishReason: "MAX_TOKENS", usage: usage(2) },
+        ]),
+      ],
       identity,
     );
     expect(response?.candidates[0]).toEqual({ content: { parts: [{ text: "ab" }], role: "model" }, index: 0, finishReason: "MAX_TOKENS" });

@@ -89,9 +89,9 @@ describe("the openai SDK against genai-local", () => {
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     expect(bad.message).toContain("temperature");
 
-    const unsupported = await client.chat.completions.create({ model: "stories-260k", messages: [{ role: "user", content: "hi" }], n: 2 }).catch((e) => e);
+    const unsupported = await client.chat.completions.create({ model: "stories-260k", messages: [{ role: "user", content: "hi" }], logit_bias: { "5": 3 } }).catch((e) => e);
     expect(unsupported).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(unsupported.message).toContain("n: 2");
+    expect(unsupported.message).toContain("logit_bias");
   });
 
   it("stops generating when the client aborts the stream", async () => {

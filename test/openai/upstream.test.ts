@@ -1,4 +1,4 @@
-import { GoogleGenAI, type ApiError as SdkApiError } from "@google/genai";
+import { FunctionCallingConfigMode, GoogleGenAI, Type, type ApiError as SdkApiError } from "@google/genai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
 import { metricValue, startTestServer, waitFor } from "../support/server.js";
@@ -45,6 +45,30 @@ describe("an OpenAI-compatible engine as upstream", () => {
     expect(last.usageMetadata?.promptTokenCount).toBeGreaterThan(0);
     expect(last.usageMetadata?.candidatesTokenCount).toBeLessThanOrEqual(50);
     expect(chunks.every((c) => c.modelVersion === "fronted")).toBe(true);
+  });
+
+  it("passes function declarations as OpenAI tools and brings tool calls back as functionCall parts; logprobs too", async () => {
+    const response = await sdk().models.generateContent({
+      model: "fronted",
+      contents: "Weather in Oslo?",
+      config: {
+        tools: [{ functionDeclarations: [{ name: "get_weather", parameters: { type: Type.OBJECT, properties: { city: { type: Type.STRING, maxLength: 12 } }, required: ["city"] } }] }],
+        toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } },
+      },
+    });
+    const call = response.functionCalls?.[0];
+    expect(call?.name).toBe("get_weather");
+    expect(typeof call?.args?.city).toBe("string");
+    expect(response.candidates?.[0]?.finishReason).toBe("STOP");
+
+    const scored = await sdk().models.generateContent({
+      model: "fronted",
+      contents: "Once upon a time",
+      config: { responseLogprobs: true, logprobs: 2, temperature: 0, maxOutputTokens: 6 },
+    });
+    const result = scored.candidates?.[0]?.logprobsResult;
+    expect(result?.chosenCandidates?.map((c) => c.token).join("")).toBe(scored.text);
+    expect(result?.topCandidates?.[0]?.candidates).toHaveLength(2);
   });
 
   it("propagates an abort: the upstream's active streams go back to 0", async () => {

@@ -17,6 +17,8 @@ export interface TestServerOptions {
   drainTimeoutMs?: number;
   limits?: Partial<import("../../src/http/connection-limits.js").ConnectionLimits>;
   corsOrigins?: string[];
+  cacheMaxTokens?: number;
+  cacheDir?: string;
 }
 
 /** A real server on a random loopback port with the tiny shared model, one thread. */
@@ -34,6 +36,8 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     drainTimeoutMs: options.drainTimeoutMs,
     limits: options.limits,
     corsOrigins: options.corsOrigins,
+    cacheMaxTokens: options.cacheMaxTokens,
+    cacheDir: options.cacheDir,
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }

@@ -1,13 +1,14 @@
 import path from "node:path";
 import { statSync } from "node:fs";
 import type { LlamaContext, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PromptInput } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
 import { defaultThreads, getRuntime } from "./llama-runtime.js";
 import { PromptFormatter } from "./prompt-format.js";
 import { SequencePool } from "./sequence-pool.js";
 import { generateOnSequence } from "./token-generation.js";
 import { GrammarCache } from "./grammar-cache.js";
+import { PrefixStates } from "./prefix-states.js";
 
 export interface LlamaEngineOptions {
   id: string;
@@ -18,6 +19,8 @@ export interface LlamaEngineOptions {
   parallel?: number;
   /** Context tokens per stream; defaults to the model's trained context. */
   contextSize?: number;
+  /** Where saved prefix states (context caching) are written; a temp dir of its own when absent. */
+  stateDir?: string;
 }
 
 export const DEFAULT_PARALLEL = 4;
@@ -31,6 +34,7 @@ export class LlamaEngine implements Engine {
     private readonly formatter: PromptFormatter,
     private readonly pool: SequencePool,
     private readonly grammars: GrammarCache,
+    private readonly prefixes: PrefixStates,
   ) {}
 
   static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
@@ -54,7 +58,8 @@ export class LlamaEngine implements Engine {
       hasChatTemplate: formatter.hasChatTemplate,
       canEmbed: true,
     };
-    return new LlamaEngine(info, model, context, formatter, new SequencePool(context), new GrammarCache(llama, model));
+    const pool = new SequencePool(context);
+    return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model), new PrefixStates(pool, options.stateDir));
   }
 
   load(): { active: number; queued: number } {
@@ -95,6 +100,7 @@ export class LlamaEngine implements Engine {
     const grammar = request.sampling.constraint ? await this.grammars.stateFor(request.sampling.constraint) : undefined;
     const sequence = await this.pool.acquire(prompt.tokens, request.signal);
     try {
+      if (request.prompt.prefixCache) await this.prefixes.restore(sequence, request.prompt.prefixCache, prompt.tokens);
       yield* generateOnSequence({
         model: this.model,
         sequence,
@@ -110,7 +116,31 @@ export class LlamaEngine implements Engine {
     }
   }
 
+  /** Evaluates a prompt prefix on a free sequence and saves its state (context caching). */
+  async createPrefixCache(prompt: PromptInput): Promise<PrefixCache> {
+    const tokens = this.formatter.formatPrefix(prompt);
+    if (tokens.length >= this.info.inputTokenLimit) {
+      throw new RequestRejectedError(
+        `The cached content has ${tokens.length} tokens; this model's context of ${this.info.inputTokenLimit} tokens leaves no room for a prompt after it.`,
+      );
+    }
+    const sequence = await this.pool.acquire(tokens);
+    try {
+      const held = Math.min(sequence.compareContextTokens(tokens).firstDifferentIndex, tokens.length);
+      await this.pool.trim(sequence, held);
+      if (held < tokens.length) await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(held));
+      return { id: await this.prefixes.save(sequence), tokens: tokens.length };
+    } finally {
+      this.pool.release(sequence);
+    }
+  }
+
+  dropPrefixCache(id: string): Promise<void> {
+    return this.prefixes.drop(id);
+  }
+
   async close(): Promise<void> {
+    await this.prefixes.close();
     await (await this.embedding)?.dispose();
     await this.context.dispose();
     await this.model.dispose();

@@ -35,6 +35,11 @@ export class PromptFormatter {
     return this.chatWrapper && !prompt.raw ? this.formatChat(this.chatWrapper, prompt) : this.formatPlain(prompt);
   }
 
+  /** The tokens a prompt starts with when more turns follow it (no open model turn): a cached prefix. */
+  formatPrefix(prompt: PromptInput): Token[] {
+    return this.chatWrapper && !prompt.raw ? this.formatChat(this.chatWrapper, prompt, false).tokens : this.formatPlain(prompt).tokens;
+  }
+
   private formatPlain(prompt: PromptInput): FormattedPrompt {
     const body = prompt.turns.map((turn) => turn.text).join("\n");
     const text = prompt.systemInstruction ? `${prompt.systemInstruction}\n\n${body}` : body;
@@ -44,14 +49,14 @@ export class PromptFormatter {
     return { tokens, stopTexts: [], stopTokens: [] };
   }
 
-  private formatChat(wrapper: ChatWrapper, prompt: PromptInput): FormattedPrompt {
+  private formatChat(wrapper: ChatWrapper, prompt: PromptInput, openModelTurn = true): FormattedPrompt {
     const history: ChatHistoryItem[] = [];
     if (prompt.systemInstruction) history.push({ type: "system", text: prompt.systemInstruction });
     for (const turn of prompt.turns) {
       history.push(turn.role === "user" ? { type: "user", text: turn.text } : { type: "model", response: [turn.text] });
     }
     // An open model turn asks the template for its generation prompt.
-    if (prompt.turns.at(-1)?.role !== "model") history.push({ type: "model", response: [] });
+    if (openModelTurn && prompt.turns.at(-1)?.role !== "model") history.push({ type: "model", response: [] });
 
     const state = wrapper.generateContextState({ chatHistory: history });
     const stopTexts: string[] = [];

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PromptInput } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
 import { EngineError, RequestRejectedError } from "../engine.js";
 import { EventChannel } from "../event-channel.js";
 import type { LlamaEngineOptions } from "./llama-engine.js";
@@ -103,6 +103,10 @@ export class RunnerEngine implements Engine {
       this.settle(message.id, (call) => call.resolve(message.tokens));
     } else if (message.type === "embedded") {
       this.settle(message.id, (call) => call.resolve(message.embeddings));
+    } else if (message.type === "prefix-cached") {
+      this.settle(message.id, (call) => call.resolve(message.prefix));
+    } else if (message.type === "prefix-dropped") {
+      this.settle(message.id, (call) => call.resolve(undefined));
     }
   }
 
@@ -147,6 +151,15 @@ export class RunnerEngine implements Engine {
 
   embed(texts: string[]): Promise<Embeddings> {
     return this.call((id) => ({ type: "embed", id, texts }));
+  }
+
+  /** The state files live in `options.stateDir`, so a restarted runner still finds them. */
+  createPrefixCache(prompt: PromptInput): Promise<PrefixCache> {
+    return this.call((id) => ({ type: "cache-prefix", id, prompt }));
+  }
+
+  dropPrefixCache(prefix: string): Promise<void> {
+    return this.call((id) => ({ type: "drop-prefix", id, prefix }));
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {

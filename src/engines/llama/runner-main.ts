@@ -16,7 +16,12 @@ const send = (message: FromRunner): void => {
   process.send?.(message);
 };
 
-/** Token events from every stream in one event-loop turn travel as one IPC message. */
+/**
+ * Token events from every stream in one event-loop turn travel as one IPC message, sent one
+ * check phase later: node-llama-cpp starts the next decode step from a setImmediate queued in the
+ * same turn as these events, so the message is written while that step runs instead of before
+ * it starts (serialising and writing it is then off the path from one token to the next).
+ */
 function flush(): void {
   flushScheduled = false;
   if (batch.length === 0) return;
@@ -29,7 +34,7 @@ function queue(id: number, event: GenerationEvent | "finished"): void {
   batch.push([id, event]);
   if (!flushScheduled) {
     flushScheduled = true;
-    setImmediate(flush);
+    setImmediate(() => setImmediate(flush));
   }
 }
 
@@ -80,6 +85,18 @@ process.on("message", (message: ToRunner) => {
     case "embed":
       engine?.embed(message.texts).then(
         (embeddings) => send({ type: "embedded", id: message.id, embeddings }),
+        (error: unknown) => fail(message.id, error),
+      );
+      break;
+    case "cache-prefix":
+      engine?.createPrefixCache(message.prompt).then(
+        (prefix) => send({ type: "prefix-cached", id: message.id, prefix }),
+        (error: unknown) => fail(message.id, error),
+      );
+      break;
+    case "drop-prefix":
+      engine?.dropPrefixCache(message.prefix).then(
+        () => send({ type: "prefix-dropped", id: message.id }),
         (error: unknown) => fail(message.id, error),
       );
       break;

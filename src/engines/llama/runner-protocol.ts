@@ -1,4 +1,4 @@
-import type { Embeddings, GenerationEvent, ModelInfo, PromptInput, SamplingOptions } from "../engine.js";
+import type { Embeddings, GenerationEvent, ModelInfo, PrefixCache, PromptInput, SamplingOptions } from "../engine.js";
 import type { LlamaEngineOptions } from "./llama-engine.js";
 
 /** Messages between the API server and a model's runner process (structured-clone IPC). */
@@ -7,7 +7,9 @@ export type ToRunner =
   | { type: "generate"; id: number; prompt: PromptInput; sampling: SamplingOptions }
   | { type: "abort"; id: number }
   | { type: "count"; id: number; prompt: PromptInput }
-  | { type: "embed"; id: number; texts: string[] };
+  | { type: "embed"; id: number; texts: string[] }
+  | { type: "cache-prefix"; id: number; prompt: PromptInput }
+  | { type: "drop-prefix"; id: number; prefix: string };
 
 export type FromRunner =
   | { type: "ready"; info: ModelInfo }
@@ -16,4 +18,6 @@ export type FromRunner =
   | { type: "events"; batch: [id: number, event: GenerationEvent | "finished"][] }
   | { type: "failed"; id: number; message: string; rejected: boolean }
   | { type: "counted"; id: number; tokens: number }
-  | { type: "embedded"; id: number; embeddings: Embeddings };
+  | { type: "embedded"; id: number; embeddings: Embeddings }
+  | { type: "prefix-cached"; id: number; prefix: PrefixCache }
+  | { type: "prefix-dropped"; id: number };

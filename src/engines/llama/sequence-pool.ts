@@ -59,9 +59,14 @@ export class SequencePool {
   /** Erases the sequence's cache from `keep` on (its tail that the new prompt does not share). */
   async trim(sequence: LlamaContextSequence, keep: number): Promise<void> {
     if (keep >= sequence.nextTokenIndex) return;
+    await this.withContextLock(() => sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]));
+  }
+
+  /** Runs work that needs the context's lock (a trim, saving or loading a sequence state) as a trim is run. */
+  async withContextLock<T>(work: () => Promise<T>): Promise<T> {
     if (this.trims++ === 0) this.trimsDone = new Promise((resolve) => (this.resolveTrims = resolve));
     try {
-      await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+      return await work();
     } finally {
       if (--this.trims === 0) this.resolveTrims?.();
     }

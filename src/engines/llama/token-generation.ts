@@ -1,6 +1,6 @@
 import type { LlamaContextSequence, LlamaGrammarEvaluationState, LlamaModel, SequenceEvaluateOptions, Token } from "node-llama-cpp";
 import { StopSequenceFilter } from "../../serving/stop-sequences.js";
-import type { FinishReason, GenerationEvent, SamplingOptions, TokenUsage } from "../engine.js";
+import type { FinishReason, GenerationEvent, SamplingOptions, TokenLogprob, TokenUsage } from "../engine.js";
 import { IncrementalDetokenizer } from "./incremental-detokenizer.js";
 import type { FormattedPrompt } from "./prompt-format.js";
 import type { SequencePool } from "./sequence-pool.js";
@@ -37,17 +37,32 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
   let finishReason: FinishReason = "MAX_TOKENS";
   let hitStopSequence = false;
 
-  const evaluation = sequence.evaluate(prompt.tokens.slice(cached), evaluateOptions(plan.sampling, generated, plan.grammar));
-  for await (const token of tokensYieldingToTrims(evaluation, pool)) {
+  const tokens = prompt.tokens.slice(cached);
+  const options = evaluateOptions(plan.sampling, generated, plan.grammar);
+  const topCount = plan.sampling.logprobs;
+  // Probabilities cost a pass over the vocabulary per token: asked for only with logprobs.
+  const evaluation: AsyncGenerator<Token | { token: Token; probabilities: Map<Token, number> }, void, void | Token | Token[]> =
+    topCount === undefined ? sequence.evaluate(tokens, options) : sequence.evaluateWithMetadata(tokens, { probabilities: true }, options);
+  let logprobs: TokenLogprob[] | undefined = topCount === undefined ? undefined : [];
+  for await (const item of tokensYieldingToTrims(evaluation, pool)) {
     if (signal?.aborted) return;
+    const token = typeof item === "number" ? item : item.token;
     if (model.isEogToken(token) || prompt.stopTokens.includes(token)) {
       finishReason = "STOP";
       break;
     }
+    if (logprobs && typeof item !== "number") logprobs.push(tokenLogprob(model, token, item.probabilities, topCount ?? 0, generated));
     generated.push(token);
     usage.outputTokens = generated.length;
     const { text, stopped } = stops.push(detokenizer.push(token));
-    if (text.length > 0) yield { type: "text", text, usage: { ...usage } };
+    if (text.length > 0) {
+      if (logprobs?.length) {
+        yield { type: "text", text, usage: { ...usage }, logprobs };
+        logprobs = [];
+      } else {
+        yield { type: "text", text, usage: { ...usage } };
+      }
+    }
     if (stopped) {
       finishReason = "STOP";
       hitStopSequence = true;
@@ -64,11 +79,28 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
     if (tail.stopped) finishReason = "STOP";
     if (rest.length > 0) yield { type: "text", text: rest, usage: { ...usage } };
   }
-  yield { type: "end", finishReason, usage: { ...usage } };
+  yield logprobs?.length ? { type: "end", finishReason, usage: { ...usage }, logprobs } : { type: "end", finishReason, usage: { ...usage } };
+}
+
+const logOf = (p: number | undefined): number => Math.log(Math.max(p ?? 0, Number.MIN_VALUE));
+
+/**
+ * The chosen token's log probability and the `top` most likely tokens (the map is sorted, most
+ * likely first), each token's text read after the tokens before it (SentencePiece's leading space).
+ */
+function tokenLogprob(model: LlamaModel, token: Token, probabilities: Map<Token, number>, top: number, before: Token[]): TokenLogprob {
+  const context = before.slice(-8);
+  const text = (id: Token) => model.detokenize([id], false, context);
+  const choices: TokenLogprob["top"] = [];
+  for (const [id, p] of probabilities) {
+    if (choices.length >= top) break;
+    choices.push({ token: text(id), tokenId: id, logProbability: logOf(p) });
+  }
+  return { token: text(token), tokenId: token, logProbability: logOf(probabilities.get(token)), top: choices };
 }
 
 /** Pauses between tokens while another stream's trim waits for the context (see SequencePool). */
-async function* tokensYieldingToTrims(evaluation: AsyncGenerator<Token, void, void | Token | Token[]>, pool: SequencePool): AsyncGenerator<Token> {
+async function* tokensYieldingToTrims<T>(evaluation: AsyncGenerator<T, void, void | Token | Token[]>, pool: SequencePool): AsyncGenerator<T> {
   try {
     for (;;) {
       const pending = pool.trimPending;

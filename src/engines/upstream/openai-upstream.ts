@@ -3,6 +3,7 @@ import { ApiError } from "../../http/errors.js";
 import type { Embeddings, Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage } from "../engine.js";
 import type { OutputConstraint } from "../../serving/output-constraint.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
+import { fromOpenAiLogprobs, toolFields, ToolCallAssembler } from "./openai-tools.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -60,6 +61,7 @@ export class OpenAiUpstreamEngine implements Engine {
       outputTokenLimit: 8_192,
       hasChatTemplate: true,
       canEmbed: true,
+      nativeTools: true,
     };
   }
 
@@ -122,6 +124,8 @@ export class OpenAiUpstreamEngine implements Engine {
       presence_penalty: sampling.presencePenalty,
       frequency_penalty: sampling.frequencyPenalty,
       response_format: this.responseFormat(sampling.constraint),
+      ...(sampling.logprobs === undefined ? {} : { logprobs: true, top_logprobs: sampling.logprobs }),
+      ...toolFields(request.tools),
     };
     this.inFlight++;
     try {
@@ -150,6 +154,7 @@ export class OpenAiUpstreamEngine implements Engine {
 
   private async *translateStream(body: AsyncIterable<Buffer>, signal?: AbortSignal): AsyncGenerator<GenerationEvent> {
     const usage: TokenUsage = { promptTokens: 0, cachedPromptTokens: 0, outputTokens: 0 };
+    const calls = new ToolCallAssembler();
     let finishReason: FinishReason | undefined;
     yield { type: "start", usage: { ...usage } };
     let buffer = "";
@@ -173,10 +178,12 @@ export class OpenAiUpstreamEngine implements Engine {
           }
           const choice = chunk.choices?.[0];
           if (choice?.finish_reason) finishReason = choice.finish_reason === "length" ? "MAX_TOKENS" : "STOP";
+          calls.add(choice?.delta?.tool_calls);
           const text: unknown = choice?.delta?.content;
           if (typeof text === "string" && text.length > 0) {
             usage.outputTokens++; // until the upstream's own count arrives with the last chunk
-            yield { type: "text", text, usage: { ...usage } };
+            const logprobs = fromOpenAiLogprobs(choice.logprobs);
+            yield logprobs ? { type: "text", text, usage: { ...usage }, logprobs } : { type: "text", text, usage: { ...usage } };
           }
         }
       }
@@ -186,6 +193,7 @@ export class OpenAiUpstreamEngine implements Engine {
     }
     if (signal?.aborted) return;
     if (!finishReason) throw new ApiError("UNAVAILABLE", `Upstream engine for ${this.spec.id} ended its stream without a finish reason.`);
+    if (calls.size > 0) yield { type: "calls", calls: calls.take(this.spec.id), usage: { ...usage } };
     yield { type: "end", finishReason, usage: { ...usage } };
   }
 

@@ -1,0 +1,312 @@
+import { FunctionCallingConfigMode, GoogleGenAI, Type, type ApiError as SdkApiError, type CallableTool, type FunctionCall, type Part } from "@google/genai";
+import { Ajv } from "ajv";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../../src/cli/serve.js";
+import { startTestServer } from "../support/server.js";
+
+let server: RunningServer;
+let ai: GoogleGenAI;
+beforeAll(async () => {
+  server = await startTestServer({ parallel: 4 });
+  ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: server.url } });
+});
+afterAll(async () => server?.close());
+
+const weatherParameters = {
+  type: Type.OBJECT,
+  properties: {
+    city: { type: Type.STRING, maxLength: 16 },
+    unit: { type: Type.STRING, enum: ["celsius", "fahrenheit"] },
+    days: { type: Type.INTEGER },
+  },
+  required: ["city", "unit", "days"],
+};
+const weatherArgs = new Ajv().compile({
+  type: "object",
+  properties: { city: { type: "string", maxLength: 16 }, unit: { enum: ["celsius", "fahrenheit"] }, days: { type: "integer" } },
+  required: ["city", "unit", "days"],
+  additionalProperties: false,
+});
+const declarations = [
+  { name: "get_weather", description: "The weather forecast for a city.", parameters: weatherParameters },
+  { name: "get_time", description: "The time now.", parameters: { type: Type.OBJECT, properties: {} } },
+];
+
+describe("function calling (Gemini)", () => {
+  it("mode ANY forces a functionCall whose args validate against the declaration, streamed or not", async () => {
+    for (let seed = 0; seed < 5; seed++) {
+      const response = await ai.models.generateContent({
+        model: "gemini-2.5-flash",
+        contents: "What is the weather in Paris?",
+        config: {
+          seed,
+          temperature: 1,
+          tools: [{ functionDeclarations: declarations }],
+          toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: ["get_weather"] } },
+        },
+      });
+      const calls = response.functionCalls ?? [];
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.name).toBe("get_weather");
+      expect(weatherArgs(calls[0]!.args), JSON.stringify(calls[0]!.args)).toBe(true);
+      expect(calls[0]!.id).toMatch(/^call_/);
+      expect(response.candidates?.[0]?.finishReason).toBe("STOP");
+    }
+
+    const chunks = [];
+    for await (const chunk of await ai.models.generateContentStream({
+      model: "stories-260k",
+      contents: "What time is it?",
+      config: { tools: [{ functionDeclarations: declarations }], toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } } },
+    })) {
+      chunks.push(chunk);
+    }
+    const last = chunks.at(-1)!;
+    expect(last.candidates?.[0]?.finishReason).toBe("STOP");
+    expect(last.functionCalls?.[0]?.name).toMatch(/^get_(weather|time)$/);
+    // No part of the call leaks out as text.
+    expect(chunks.map((c) => c.text ?? "").join("")).toBe("");
+  });
+
+  it("mode NONE and AUTO answer with text from a model that writes no call", async () => {
+    for (const mode of [FunctionCallingConfigMode.NONE, FunctionCallingConfigMode.AUTO]) {
+      const response = await ai.models.generateContent({
+        model: "stories-260k",
+        contents: "Once upon a time",
+        config: { seed: 1, maxOutputTokens: 30, tools: [{ functionDeclarations: declarations }], toolConfig: { functionCallingConfig: { mode } } },
+      });
+      expect(response.functionCalls).toBeUndefined();
+      expect(response.text?.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("the SDK's automatic function calling loop runs the function and sends its result back", async () => {
+    const invoked: FunctionCall[] = [];
+    const weatherTool: CallableTool = {
+      tool: async () => ({ functionDeclarations: [declarations[0]!] }),
+      callTool: async (calls: FunctionCall[]): Promise<Part[]> => {
+        invoked.push(...calls);
+        return calls.map((call) => ({ functionResponse: { id: call.id, name: call.name!, response: { forecast: "sunny", degrees: 21 } } }));
+      },
+    };
+    const chat = ai.chats.create({
+      model: "stories-260k",
+      config: {
+        tools: [weatherTool],
+        toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } },
+        automaticFunctionCalling: { maximumRemoteCalls: 2 },
+        maxOutputTokens: 100,
+      },
+    });
+    await chat.sendMessage({ message: "Weather in Oslo?" });
+    expect(invoked.length).toBeGreaterThanOrEqual(1);
+    expect(weatherArgs(invoked[0]!.args)).toBe(true);
+    const history = chat.getHistory(true);
+    const roles = history.map((content) => content.role);
+    expect(roles[0]).toBe("user");
+    // The function's response went back to the server as a user turn after the model's call.
+    const callAt = history.findIndex((content) => content.parts?.some((p) => p.functionCall));
+    const resultAt = history.findIndex((content) => content.parts?.some((p) => p.functionResponse));
+    expect(callAt).toBeGreaterThan(0);
+    expect(resultAt).toBeGreaterThan(callAt);
+  });
+
+  it("functionCall and functionResponse parts in history are accepted and counted in the prompt", async () => {
+    const contents = [
+      { role: "user", parts: [{ text: "Weather in Rome?" }] },
+      { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Rome", unit: "celsius", days: 1 } } }] },
+      { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { forecast: "rain" } } }] },
+    ];
+    const plain = await ai.models.countTokens({ model: "stories-260k", contents: [contents[0]!] });
+    const withCall = await ai.models.countTokens({ model: "stories-260k", contents });
+    expect(withCall.totalTokens!).toBeGreaterThan(plain.totalTokens! + 10);
+    const reply = await ai.models.generateContent({ model: "stories-260k", contents, config: { maxOutputTokens: 10 } });
+    expect(reply.candidates?.[0]?.finishReason).toMatch(/^(STOP|MAX_TOKENS)$/);
+  });
+
+  it("answers 400 for tools it cannot serve", async () => {
+    const cases: [object, string][] = [
+      [{ tools: [{ googleSearch: {} }] }, "googleSearch"],
+      [{ tools: [{ codeExecution: {} }] }, "codeExecution"],
+      [{ tools: [{ functionDeclarations: [declarations[1]!, declarations[1]!] }] }, "declared twice"],
+      [{ tools: [{ functionDeclarations: declarations }], toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["nope"] } } }, "is not declared"],
+      [{ toolConfig: { functionCallingConfig: { mode: "ANY" } } }, "needs function declarations"],
+      [{ tools: [{ functionDeclarations: [{ name: "f", parameters: { type: Type.STRING, pattern: "a+" } }] }] }, "pattern"],
+      [{ tools: [{ functionDeclarations: declarations }], toolConfig: { functionCallingConfig: { mode: "ANY" } }, responseMimeType: "application/json" }, "cannot be combined"],
+    ];
+    for (const [config, message] of cases) {
+      const error = await ai.models.generateContent({ model: "stories-260k", contents: "x", config }).catch((e: unknown) => e);
+      expect((error as SdkApiError).status, message).toBe(400);
+      expect((error as Error).message).toContain(message);
+    }
+  });
+});
+
+describe("candidates and logprobs (Gemini)", () => {
+  it("candidateCount 3 streams three candidates interleaved, each ending with its finishReason", async () => {
+    const indices: number[] = [];
+    const finished = new Set<number>();
+    const texts = ["", "", ""];
+    let lastUsage = 0;
+    for await (const chunk of await ai.models.generateContentStream({
+      model: "stories-260k",
+      contents: "Once upon a time",
+      config: { candidateCount: 3, seed: 7, maxOutputTokens: 200 },
+    })) {
+      const candidate = chunk.candidates![0]!;
+      expect(chunk.candidates).toHaveLength(1);
+      indices.push(candidate.index!);
+      texts[candidate.index!] += candidate.content?.parts?.map((p) => p.text ?? "").join("") ?? "";
+      if (candidate.finishReason) finished.add(candidate.index!);
+      lastUsage = chunk.usageMetadata!.candidatesTokenCount!;
+    }
+    expect(new Set(indices)).toEqual(new Set([0, 1, 2]));
+    expect(finished).toEqual(new Set([0, 1, 2]));
+    // Interleaved: the indices do not come as three runs one after the other.
+    const runs = indices.filter((index, i) => i === 0 || indices[i - 1] !== index).length;
+    expect(runs).toBeGreaterThan(3);
+    expect(new Set(texts).size).toBe(3);
+    expect(lastUsage).toBe(600);
+  });
+
+  it("generateContent with candidateCount returns every candidate, and the same seed gives the same candidates", async () => {
+    const ask = () => ai.models.generateContent({ model: "stories-260k", contents: "Once upon a time", config: { candidateCount: 2, seed: 3, maxOutputTokens: 20 } });
+    const [a, b] = [await ask(), await ask()];
+    expect(a.candidates?.map((c) => c.index)).toEqual([0, 1]);
+    expect(a.candidates?.map((c) => c.content?.parts?.[0]?.text)).toEqual(b.candidates?.map((c) => c.content?.parts?.[0]?.text));
+    expect(a.usageMetadata?.candidatesTokenCount).toBe(40);
+  });
+
+  it("responseLogprobs gives each chosen token's log probability and the top alternatives", async () => {
+    const response = await ai.models.generateContent({
+      model: "stories-260k",
+      contents: "Once upon a time",
+      config: { responseLogprobs: true, logprobs: 3, maxOutputTokens: 12, temperature: 0 },
+    });
+    const candidate = response.candidates![0]!;
+    const result = candidate.logprobsResult!;
+    expect(result.chosenCandidates).toHaveLength(12);
+    expect(result.topCandidates).toHaveLength(12);
+    expect(result.chosenCandidates!.map((c) => c.token).join("")).toBe(candidate.content?.parts?.[0]?.text);
+    result.topCandidates!.forEach((step, i) => {
+      expect(step.candidates).toHaveLength(3);
+      const chosen = result.chosenCandidates![i]!;
+      expect(chosen.logProbability!).toBeLessThanOrEqual(0);
+      // Greedy: the chosen token is the most likely one.
+      expect(step.candidates![0]!.tokenId).toBe(chosen.tokenId);
+    });
+    expect(candidate.avgLogprobs).toBeCloseTo(result.chosenCandidates!.reduce((s, c) => s + c.logProbability!, 0) / 12, 6);
+
+    let streamed = 0;
+    for await (const chunk of await ai.models.generateContentStream({
+      model: "stories-260k",
+      contents: "Once upon a time",
+      config: { responseLogprobs: true, maxOutputTokens: 12, temperature: 0 },
+    })) {
+      streamed += chunk.candidates?.[0]?.logprobsResult?.chosenCandidates?.length ?? 0;
+    }
+    expect(streamed).toBe(12);
+  });
+
+  it("logprobs without responseLogprobs, or out of range, is a 400", async () => {
+    for (const [config, message] of [
+      [{ logprobs: 2 }, "response_logprobs"],
+      [{ responseLogprobs: true, logprobs: 21 }, "logprobs"],
+      [{ candidateCount: 9 }, "candidate_count"],
+    ] as const) {
+      const error = await ai.models.generateContent({ model: "stories-260k", contents: "x", config }).catch((e: unknown) => e);
+      expect((error as SdkApiError).status).toBe(400);
+      expect((error as Error).message).toContain(message);
+    }
+  });
+});
+
+describe("tools, n and logprobs (OpenAI surface)", () => {
+  const client = () => new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1` });
+  const tools = [
+    {
+      type: "function" as const,
+      function: {
+        name: "get_weather",
+        description: "The weather forecast for a city.",
+        parameters: {
+          type: "object",
+          properties: { city: { type: "string", maxLength: 16 }, unit: { type: "string", enum: ["celsius", "fahrenheit"] }, days: { type: "integer" } },
+          required: ["city", "unit", "days"],
+          additionalProperties: false,
+        },
+      },
+    },
+  ];
+
+  it("tool_choice required gives tool_calls with valid arguments, whole and streamed", async () => {
+    const completion = await client().chat.completions.create({
+      model: "stories-260k",
+      messages: [{ role: "user", content: "Weather in Lima?" }],
+      tools,
+      tool_choice: "required",
+    });
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe("tool_calls");
+    const call = choice.message.tool_calls![0]!;
+    expect(call.type).toBe("function");
+    if (call.type !== "function") return;
+    expect(call.function.name).toBe("get_weather");
+    expect(weatherArgs(JSON.parse(call.function.arguments))).toBe(true);
+
+    const stream = await client().chat.completions.create({
+      model: "stories-260k",
+      messages: [
+        { role: "user", content: "Weather in Lima?" },
+        { role: "assistant", content: null, tool_calls: [call] },
+        { role: "tool", tool_call_id: call.id, content: '{"forecast":"fog"}' },
+        { role: "user", content: "And tomorrow?" },
+      ],
+      tools,
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      stream: true,
+    });
+    let args = "";
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      for (const delta of chunk.choices[0]?.delta.tool_calls ?? []) args += delta.function?.arguments ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe("tool_calls");
+    expect(weatherArgs(JSON.parse(args))).toBe(true);
+  });
+
+  it("n = 2 gives two choices (whole and streamed) and logprobs with top_logprobs", async () => {
+    const completion = await client().chat.completions.create({
+      model: "stories-260k",
+      messages: [{ role: "user", content: "Once upon a time" }],
+      n: 2,
+      temperature: 0,
+      max_tokens: 10,
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    expect(completion.choices.map((c) => c.index)).toEqual([0, 1]);
+    // Greedy: both choices are the same text.
+    expect(completion.choices[1]!.message.content).toBe(completion.choices[0]!.message.content);
+    expect(completion.usage?.completion_tokens).toBe(20);
+    for (const choice of completion.choices) {
+      expect(choice.logprobs?.content).toHaveLength(10);
+      expect(choice.logprobs!.content![0]!.top_logprobs).toHaveLength(2);
+      expect(choice.logprobs!.content!.map((l) => l.token).join("")).toBe(choice.message.content);
+    }
+
+    const seen = new Set<number>();
+    const stream = await client().chat.completions.create({ model: "stories-260k", messages: [{ role: "user", content: "Hi" }], n: 3, max_tokens: 8, stream: true });
+    let finishes = 0;
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) {
+        seen.add(choice.index);
+        if (choice.finish_reason) finishes++;
+      }
+    }
+    expect(seen).toEqual(new Set([0, 1, 2]));
+    expect(finishes).toBe(3);
+  });
+});
