@@ -201,15 +201,6 @@ export function toCandidate(piece: CandidatePiece, index = 0): Candidate {
   return candidate;
 }
 
-export function toResponse(
-  text: string,
-  usage: TokenUsage,
-  identity: ResponseIdentity,
-  finishReason?: Candidate["finishReason"],
-): GenerateContentResponse {
-  return toCandidatesResponse([toCandidate({ text, finishReason })], toUsageMetadata(usage), identity);
-}
-
 export function toCandidatesResponse(candidates: Candidate[], usageMetadata: UsageMetadata, identity: ResponseIdentity): GenerateContentResponse {
   return { candidates, usageMetadata, modelVersion: identity.modelVersion, responseId: identity.responseId };
 }
