@@ -41,6 +41,8 @@ const smallConfig = fc.record(
     stopSequences: fc.oneof(fc.array(fc.string(), { maxLength: 7 }), fc.anything()),
     seed: fc.anything(),
     candidateCount: fc.integer({ min: -1, max: 10 }),
+    responseLogprobs: fc.anything(),
+    logprobs: fc.oneof(fc.integer({ min: -2, max: 25 }), fc.anything()),
     bogusField: fc.anything(),
   },
   { requiredKeys: ["maxOutputTokens"] },
@@ -51,8 +53,22 @@ const part = fc.oneof(
   fc.anything(),
 );
 const content = fc.record({ role: fc.oneof(fc.constantFrom("user", "model", "system", "tool", ""), fc.anything()), parts: fc.oneof(fc.array(part, { maxLength: 4 }), fc.anything()) }, { requiredKeys: [] });
+const schema = fc.oneof(
+  fc.record({ type: fc.constantFrom("OBJECT", "object", "STRING", "INTEGER", "ARRAY", "nope"), properties: fc.dictionary(fc.string({ maxLength: 6 }), fc.anything(), { maxKeys: 3 }), required: fc.anything() }, { requiredKeys: [] }),
+  fc.anything(),
+);
+const tools = fc.oneof(
+  fc.array(fc.record({ functionDeclarations: fc.array(fc.record({ name: fc.oneof(fc.constantFrom("f", "get_x", "a.b"), fc.string({ maxLength: 70 })), parameters: schema }, { requiredKeys: ["name"] }), { maxLength: 3 }) }), { maxLength: 2 }),
+  fc.array(fc.record({ googleSearch: fc.anything(), codeExecution: fc.anything() }, { requiredKeys: [] }), { maxLength: 2 }),
+  fc.anything(),
+);
+const toolConfig = fc.oneof(
+  fc.record({ functionCallingConfig: fc.record({ mode: fc.constantFrom("AUTO", "ANY", "NONE", "VALIDATED", "x"), allowedFunctionNames: fc.array(fc.string({ maxLength: 6 }), { maxLength: 2 }) }, { requiredKeys: [] }) }),
+  fc.anything(),
+);
 const geminiBody = fc.oneof(
   fc.record({ contents: fc.oneof(fc.array(content, { maxLength: 4 }), fc.anything()), generationConfig: smallConfig, systemInstruction: fc.anything() }, { requiredKeys: ["generationConfig"] }),
+  fc.record({ contents: fc.array(content, { maxLength: 2 }), generationConfig: smallConfig, tools, toolConfig, cachedContent: fc.oneof(fc.constantFrom("cachedContents/x", "", "../.."), fc.anything()) }, { requiredKeys: ["generationConfig", "tools"] }),
   fc.json({ maxDepth: 4 }),
   fc.string({ maxLength: 200 }),
   fc.constant("[".repeat(5_000)),
@@ -141,6 +157,10 @@ describe("fuzzing every route", () => {
           stream: fc.anything(),
           temperature: fc.anything(),
           n: fc.integer({ min: -1, max: 3 }),
+          tools: fc.oneof(fc.constant([{ type: "function", function: { name: "f", parameters: { type: "object" } } }]), fc.anything()),
+          tool_choice: fc.oneof(fc.constantFrom("auto", "none", "required", "x"), fc.anything()),
+          logprobs: fc.anything(),
+          top_logprobs: fc.anything(),
         },
         { requiredKeys: ["max_tokens"] },
       ),
@@ -153,6 +173,21 @@ describe("fuzzing every route", () => {
         expectClientError(result, "openai");
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  it("cachedContents with random bodies, ids and update masks", async () => {
+    const cacheBody = fc.oneof(
+      fc.record({ model: fc.oneof(fc.constantFrom("models/stories-260k", "models/nope", ""), fc.anything()), contents: fc.anything(), ttl: fc.oneof(fc.constantFrom("60s", "-1s", "1.5s", "s", "99999999999s"), fc.anything()), expireTime: fc.anything() }, { requiredKeys: [] }),
+      fc.json({ maxDepth: 3 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("POST", "GET", "PATCH", "DELETE"), segment, fc.constantFrom("", "?updateMask=ttl", "?updateMask=model", "?pageSize=-1", "?pageSize=x&pageToken=%zz"), cacheBody, async (verb, id, q, body) => {
+        const path = verb === "POST" ? `/v1beta/cachedContents${q}` : `/v1beta/cachedContents/${id}${q}`;
+        const result = await send(verb, path, verb === "GET" || verb === "DELETE" ? undefined : serialise(body), { "x-goog-api-key": KEY });
+        expectClientError(result, "google");
+      }),
+      { numRuns: RUNS / 5 },
     );
   });
 
