@@ -136,15 +136,15 @@ def _stop(proc: subprocess.Popen) -> list[str]:
     return problems
 
 
-@pytest.fixture(scope="session")
-def server():
+def start_genai_local(extra_args: list[str]) -> Server:
+    """Starts the built CLI's `serve` on a random loopback port with a fresh API key and
+    `extra_args` (models, upstreams, threads), and waits for the URL it prints; fails the test
+    if it does not come up. Stop it with stop_genai_local."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH")
     if not MAIN_JS.exists():
         pytest.fail(f"{MAIN_JS} is missing: build the server first (npm run build)")
-    if not models_dir().is_dir():
-        pytest.fail(f"models dir {models_dir()} does not exist (set GENAI_LOCAL_MODELS_DIR)")
 
     api_key = "genai-local-test-" + secrets.token_hex(8)
     stderr_file = tempfile.NamedTemporaryFile(prefix="genai-local-server-", suffix=".stderr", delete=False)
@@ -152,9 +152,8 @@ def server():
     command = [
         node, str(MAIN_JS), "serve",
         "--host", "127.0.0.1", "--port", "0",
-        "--models-dir", str(models_dir()),
         "--api-key", api_key,
-        "--threads", "1",
+        *extra_args,
     ]
     proc = subprocess.Popen(
         command,
@@ -198,18 +197,31 @@ def server():
             pytrace=False,
         )
 
-    srv = Server(url=found["url"], api_key=api_key, proc=proc, stderr_path=stderr_path, stdout_lines=lines)
+    return Server(url=found["url"], api_key=api_key, proc=proc, stderr_path=stderr_path, stdout_lines=lines)
+
+
+def stop_genai_local(srv: Server) -> None:
+    """SIGTERM (then SIGKILL) the server and its runners; fails the test if it did not stop
+    cleanly (late exit, leftover processes, or an exit code other than 0)."""
+    problems = _stop(srv.proc)
+    rc = srv.proc.returncode
+    tail = srv.stderr_tail()
+    srv.stderr_path.unlink(missing_ok=True)
+    if rc != 0:
+        problems.append(f"server exited with code {rc} after SIGTERM (expected 0)")
+    if problems:
+        pytest.fail("stopping genai-local: " + "; ".join(problems) + f"\nstderr tail:\n{tail}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def server():
+    if not models_dir().is_dir():
+        pytest.fail(f"models dir {models_dir()} does not exist (set GENAI_LOCAL_MODELS_DIR)")
+    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1"])
     try:
         yield srv
     finally:
-        problems = _stop(proc)
-        rc = proc.returncode
-        tail = srv.stderr_tail()
-        stderr_path.unlink(missing_ok=True)
-        if rc != 0:
-            problems.append(f"server exited with code {rc} after SIGTERM (expected 0)")
-        if problems:
-            pytest.fail("stopping genai-local: " + "; ".join(problems) + f"\nstderr tail:\n{tail}", pytrace=False)
+        stop_genai_local(srv)
 
 
 @pytest.fixture

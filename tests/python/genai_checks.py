@@ -24,9 +24,11 @@ class StreamSummary:
     total_tokens: int
 
 
-def check_usage(usage: types.GenerateContentResponseUsageMetadata | None, where: str) -> None:
+def check_usage(usage: types.GenerateContentResponseUsageMetadata | None, where: str, prompt_counted: bool = True) -> None:
+    """prompt_counted=False: the prompt count may be 0 (an upstream engine that reports no
+    usage in its stream); everything else is still checked."""
     assert usage is not None, f"{where}: no usageMetadata"
-    assert usage.prompt_token_count is not None and usage.prompt_token_count > 0, (
+    assert usage.prompt_token_count is not None and (usage.prompt_token_count > 0 or not prompt_counted), (
         f"{where}: promptTokenCount is {usage.prompt_token_count!r}"
     )
     assert usage.candidates_token_count is not None, f"{where}: no candidatesTokenCount"
@@ -51,7 +53,7 @@ def chunk_text(chunk: types.GenerateContentResponse, where: str) -> str:
     return text
 
 
-def check_stream(chunks: list[types.GenerateContentResponse]) -> StreamSummary:
+def check_stream(chunks: list[types.GenerateContentResponse], prompt_counted: bool = True) -> StreamSummary:
     """Asserts everything a client may rely on in a streamed generateContent reply:
     at least two chunks, text parts in every chunk, a finishReason (STOP or MAX_TOKENS) on the
     last chunk and on no other, usageMetadata on every chunk with a constant prompt count,
@@ -72,7 +74,7 @@ def check_stream(chunks: list[types.GenerateContentResponse]) -> StreamSummary:
         else:
             assert finish_reason is None, f"{where} has finishReason {finish_reason!r} before the last chunk"
         usage = chunk.usage_metadata
-        check_usage(usage, where)
+        check_usage(usage, where, prompt_counted)
         if prompt_tokens is None:
             prompt_tokens = usage.prompt_token_count
         assert usage.prompt_token_count == prompt_tokens, (
@@ -99,12 +101,12 @@ def check_stream(chunks: list[types.GenerateContentResponse]) -> StreamSummary:
     )
 
 
-def check_response(response: types.GenerateContentResponse) -> str:
+def check_response(response: types.GenerateContentResponse, prompt_counted: bool = True) -> str:
     """Asserts a whole (non-streamed) generateContent reply; returns its text."""
     text = chunk_text(response, "response")
     assert text.strip(), "the reply is empty"
     finish_reason = response.candidates[0].finish_reason
     assert finish_reason in FINISHED, f"finishReason is {finish_reason!r}"
-    check_usage(response.usage_metadata, "response")
+    check_usage(response.usage_metadata, "response", prompt_counted)
     assert response.usage_metadata.candidates_token_count > 0, "candidatesTokenCount is 0"
     return text
