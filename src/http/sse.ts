@@ -2,8 +2,9 @@ import type { ServerResponse } from "node:http";
 
 /**
  * The only place that frames streamed responses. Each item is written as soon as it exists;
- * when the socket's buffer is full, `write` waits for 'drain', so a slow reader pauses
- * generation instead of growing memory.
+ * items produced in the same event-loop turn (a burst of tokens, a batch from the runner, one
+ * upstream read) leave in one socket write rather than one write each. When the socket's buffer
+ * is full, `write` waits for 'drain', so a slow reader pauses generation instead of growing memory.
  */
 export interface StreamWriter {
   /** Writes one item; resolves once the socket can take more. */
@@ -18,14 +19,51 @@ export const SSE_DONE = Symbol("[DONE]");
 const LINE_BREAKING = /[\u2028\u2029\u0085]/g;
 const ESCAPES: Record<string, string> = { "\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085" };
 
+const HAS_LINE_BREAKING = /[\u2028\u2029\u0085]/;
+
 /** One-line JSON; characters some SSE and JS parsers treat as line breaks are escaped. */
 export function jsonLine(item: unknown): string {
-  return JSON.stringify(item).replace(LINE_BREAKING, (c) => ESCAPES[c] ?? c);
+  const json = JSON.stringify(item);
+  return HAS_LINE_BREAKING.test(json) ? json.replace(LINE_BREAKING, (c) => ESCAPES[c] ?? c) : json;
 }
 
-function writeAndWait(res: ServerResponse, chunk: string): Promise<void> {
-  if (res.destroyed || res.writableEnded) return Promise.resolve();
-  if (res.write(chunk)) return Promise.resolve();
+const WRITTEN = Promise.resolve();
+
+/**
+ * Gathers frames and writes them once per turn (on the next tick, after the burst that made
+ * them): one chunk of the chunked body and one syscall instead of one per frame. While the
+ * socket's buffer is over its high-water mark, `add` answers a promise of 'drain' (or 'close').
+ */
+function turnWriter(res: ServerResponse): { add(frame: string): Promise<void>; end(last: string): void } {
+  let pending = "";
+  let scheduled = false;
+  let full: Promise<void> | undefined;
+  const flush = (): void => {
+    scheduled = false;
+    const chunk = pending;
+    pending = "";
+    if (chunk === "" || res.destroyed || res.writableEnded) return;
+    if (!res.write(chunk)) full ??= drained(res).then(() => (full = undefined));
+  };
+  return {
+    add(frame) {
+      if (res.destroyed || res.writableEnded) return WRITTEN;
+      pending += frame;
+      if (!scheduled) {
+        scheduled = true;
+        process.nextTick(flush);
+      }
+      return full ?? WRITTEN;
+    },
+    end(last) {
+      const chunk = pending + last;
+      pending = "";
+      if (!res.writableEnded) res.end(chunk);
+    },
+  };
+}
+
+function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off("drain", done);
@@ -47,11 +85,10 @@ export function openSseStream(res: ServerResponse, headers: Record<string, strin
     Connection: "keep-alive",
   });
   res.flushHeaders();
+  const out = turnWriter(res);
   return {
-    write: (item) => writeAndWait(res, `data: ${item === SSE_DONE ? "[DONE]" : jsonLine(item)}\r\n\r\n`),
-    end: () => {
-      if (!res.writableEnded) res.end();
-    },
+    write: (item) => out.add(`data: ${item === SSE_DONE ? "[DONE]" : jsonLine(item)}\r\n\r\n`),
+    end: () => out.end(""),
   };
 }
 
@@ -59,11 +96,10 @@ export function openSseStream(res: ServerResponse, headers: Record<string, strin
 export function openJsonArrayStream(res: ServerResponse, headers: Record<string, string> = {}): StreamWriter {
   res.writeHead(200, { ...headers, "Content-Type": "application/json; charset=UTF-8", "Cache-Control": "no-cache" });
   res.flushHeaders();
+  const out = turnWriter(res);
   let count = 0;
   return {
-    write: (item) => writeAndWait(res, `${count++ === 0 ? "[" : ",\r\n"}${jsonLine(item)}`),
-    end: () => {
-      if (!res.writableEnded) res.end(count === 0 ? "[]" : "]");
-    },
+    write: (item) => out.add(`${count++ === 0 ? "[" : ",\r\n"}${jsonLine(item)}`),
+    end: () => out.end(count === 0 ? "[]" : "]"),
   };
 }

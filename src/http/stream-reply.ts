@@ -3,12 +3,6 @@ import { errorBody, toApiError, type ApiError } from "./errors.js";
 import type { RequestLifecycle } from "./request-lifecycle.js";
 import { openJsonArrayStream, openSseStream, type StreamWriter } from "./sse.js";
 
-async function* startingWith<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncGenerator<T> {
-  if (first.done) return;
-  yield first.value;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-}
-
 /**
  * Streams items to the client as they are produced. The first item is awaited before any byte
  * is written, so admission, deadline and validation failures still answer as plain HTTP
@@ -35,7 +29,7 @@ export async function streamReply(
   const writer: StreamWriter = format === "sse" ? openSseStream(reply.raw) : openJsonArrayStream(reply.raw);
   let failure: ApiError | undefined;
   try {
-    for await (const item of startingWith(first, iterator)) await writer.write(item);
+    for (let next = first; !next.done; next = await iterator.next()) await writer.write(next.value);
   } catch (error) {
     failure = lifecycle.abortError ?? toApiError(error);
     if (!lifecycle.abortError) request.log.error({ err: error }, "generation failed mid-stream");
