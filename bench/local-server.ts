@@ -4,9 +4,14 @@ import { fileURLToPath } from "node:url";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** Starts `genai-local serve` (built) on a free loopback port for a benchmark that was given no URL. */
+/**
+ * Starts `genai-local serve` (built) on a free loopback port for a benchmark that was given no URL.
+ * BENCH_SERVER_NODE_ARGS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
+ * BENCH_SERVER_MAIN runs another build (a path to its cli/main.js), to compare two builds.
+ */
 export async function startLocalServer(args: string[]): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ["dist/cli/main.js", "serve", "--port", "0", "--log-level", "warn", ...args], {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, process.env.BENCH_SERVER_MAIN ?? "dist/cli/main.js", "serve", "--port", "0", "--log-level", "warn", ...args], {
     cwd: repoRoot,
     env: { ...process.env, GENAI_LOCAL_MODELS_DIR: process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve(repoRoot, "../shared/models") },
     stdio: ["ignore", "pipe", "inherit"],

@@ -1,20 +1,22 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { LatencyHistogram } from "./latency-histogram.js";
 import type { ModelRegistry } from "../models/registry.js";
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
  * The server's Prometheus metrics. Gauges read the engines' own state when scraped, so they
- * cannot drift; per-token updates are plain counter/histogram increments. The default metrics
- * include the event-loop delay (genai_local_nodejs_eventloop_lag_*).
+ * cannot drift; per-token updates are array increments (LatencyHistogram) and a counter added to
+ * every 100 ms (see meteredEvents). The default metrics include the event-loop delay
+ * (genai_local_nodejs_eventloop_lag_*).
  */
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<"route" | "status">;
   readonly generatedTokens: Counter<"model">;
   readonly reusedPromptTokens: Counter<"model">;
-  readonly timeToFirstToken: Histogram<"model">;
-  readonly interTokenLatency: Histogram<"model">;
+  readonly timeToFirstToken: LatencyHistogram<"model">;
+  readonly interTokenLatency: LatencyHistogram<"model">;
   readonly runnerRestarts: Counter<"model">;
 
   constructor(models: ModelRegistry) {
@@ -28,20 +30,14 @@ export class ServerMetrics {
       labelNames: ["model"],
       registers,
     });
-    this.timeToFirstToken = new Histogram({
-      name: "genai_local_time_to_first_token_seconds",
-      help: "From request to first generated text",
-      labelNames: ["model"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.interTokenLatency = new Histogram({
-      name: "genai_local_inter_token_latency_seconds",
-      help: "Between consecutive text events of one stream",
-      labelNames: ["model"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.timeToFirstToken = new LatencyHistogram("genai_local_time_to_first_token_seconds", "From request to first generated text", "model", LATENCY_BUCKETS, this.registry);
+    this.interTokenLatency = new LatencyHistogram(
+      "genai_local_inter_token_latency_seconds",
+      "Between consecutive text events of one stream",
+      "model",
+      LATENCY_BUCKETS,
+      this.registry,
+    );
     this.runnerRestarts = new Counter({ name: "genai_local_runner_restarts_total", help: "Model runner processes restarted after a crash", labelNames: ["model"], registers });
     new Gauge({
       name: "genai_local_active_streams",

@@ -28,6 +28,7 @@ export function jsonLine(item: unknown): string {
 }
 
 const WRITTEN = Promise.resolve();
+const FLUSH_AT = 64 * 1024;
 
 /**
  * Gathers frames and writes them once per turn (on the next tick, after the burst that made
@@ -49,7 +50,10 @@ function turnWriter(res: ServerResponse): { add(frame: string): Promise<void>; e
     add(frame) {
       if (res.destroyed || res.writableEnded) return WRITTEN;
       pending += frame;
-      if (!scheduled) {
+      // A producer that never waits (items always ready) would keep the tick from coming: past
+      // this size the frames go now, so the socket's backpressure still reaches it.
+      if (pending.length >= FLUSH_AT) flush();
+      else if (!scheduled) {
         scheduled = true;
         process.nextTick(flush);
       }
@@ -84,7 +88,8 @@ export function openSseStream(res: ServerResponse, headers: Record<string, strin
     "X-Accel-Buffering": "no",
     Connection: "keep-alive",
   });
-  res.flushHeaders();
+  // No flushHeaders(): the head leaves with the first frame, in the same write (this is opened
+  // once the first item exists), which saves the client a wakeup before its first chunk.
   const out = turnWriter(res);
   return {
     write: (item) => out.add(`data: ${item === SSE_DONE ? "[DONE]" : jsonLine(item)}\r\n\r\n`),
@@ -95,7 +100,6 @@ export function openSseStream(res: ServerResponse, headers: Record<string, strin
 /** Without `alt=sse`: one JSON array whose elements are written as they are produced. */
 export function openJsonArrayStream(res: ServerResponse, headers: Record<string, string> = {}): StreamWriter {
   res.writeHead(200, { ...headers, "Content-Type": "application/json; charset=UTF-8", "Cache-Control": "no-cache" });
-  res.flushHeaders();
   const out = turnWriter(res);
   let count = 0;
   return {

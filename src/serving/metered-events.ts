@@ -1,6 +1,9 @@
 import type { GenerationEvent } from "../engines/engine.js";
 import type { ServerMetrics } from "../http/metrics.js";
 
+/** Generated tokens reach the counter at most this often per stream (and at its end), not per event. */
+const COUNT_EVERY_MS = 100;
+
 /** Passes engine events through, recording tokens, reuse, time to first token and inter-token gaps. */
 export async function* meteredEvents(
   events: AsyncIterable<GenerationEvent>,
@@ -9,21 +12,35 @@ export async function* meteredEvents(
   startedAt = performance.now(),
 ): AsyncGenerator<GenerationEvent> {
   const labels = { model };
+  const gaps = metrics.interTokenLatency.series(model);
+  let produced = 0;
   let counted = 0;
+  let countedAt = startedAt;
+  const count = (now: number): void => {
+    if (produced > counted) metrics.generatedTokens.inc(labels, produced - counted);
+    counted = produced;
+    countedAt = now;
+  };
   let lastTextAt: number | undefined;
-  for await (const event of events) {
-    if (event.type === "start") {
-      if (event.usage.cachedPromptTokens > 0) metrics.reusedPromptTokens.inc(labels, event.usage.cachedPromptTokens);
-    } else {
-      metrics.generatedTokens.inc(labels, event.usage.outputTokens - counted);
-      counted = event.usage.outputTokens;
-      if (event.type === "text") {
-        const now = performance.now();
-        if (lastTextAt === undefined) metrics.timeToFirstToken.observe(labels, (now - startedAt) / 1000);
-        else metrics.interTokenLatency.observe(labels, (now - lastTextAt) / 1000);
-        lastTextAt = now;
+  try {
+    for await (const event of events) {
+      if (event.type === "start") {
+        if (event.usage.cachedPromptTokens > 0) metrics.reusedPromptTokens.inc(labels, event.usage.cachedPromptTokens);
+      } else {
+        produced = event.usage.outputTokens;
+        if (event.type === "text") {
+          const now = performance.now();
+          if (lastTextAt === undefined) metrics.timeToFirstToken.observe(labels, (now - startedAt) / 1000);
+          else gaps.observe((now - lastTextAt) / 1000);
+          lastTextAt = now;
+          if (now - countedAt >= COUNT_EVERY_MS) count(now);
+        } else if (event.type === "end") {
+          count(performance.now());
+        }
       }
+      yield event;
     }
-    yield event;
+  } finally {
+    count(performance.now());
   }
 }

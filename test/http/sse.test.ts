@@ -1,4 +1,5 @@
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonLine, openJsonArrayStream, openSseStream } from "../../src/http/sse.js";
@@ -43,5 +44,87 @@ describe("stream writers on a real socket", () => {
     const response = await fetch(`${base}/json`);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(JSON.parse(await response.text())).toEqual([tricky, { n: 2 }]);
+  });
+});
+
+/** The raw body of a chunked response, as its chunks (the terminating empty chunk left out). */
+function rawChunks(port: number, path: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    let raw = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (d: string) => (raw += d));
+    socket.on("error", reject);
+    socket.on("end", () => {
+      let body = raw.slice(raw.indexOf("\r\n\r\n") + 4);
+      const chunks: string[] = [];
+      for (;;) {
+        const eol = body.indexOf("\r\n");
+        const size = Number.parseInt(body.slice(0, eol), 16);
+        if (!size) break;
+        chunks.push(body.slice(eol + 2, eol + 2 + size));
+        body = body.slice(eol + 2 + size + 2);
+      }
+      resolve(chunks);
+    });
+  });
+}
+
+describe("stream writers: one write per turn, and backpressure", () => {
+  let server: http.Server;
+  let port: number;
+  let written = 0;
+  let finished: Promise<void> = Promise.resolve();
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url === "/turns") {
+        const writer = openSseStream(res);
+        // Three frames in one turn, then two in a later turn: two writes, not five.
+        void writer.write({ n: 1 });
+        void writer.write({ n: 2 });
+        void writer.write({ n: 3 });
+        setTimeout(() => {
+          void writer.write({ n: 4 });
+          void writer.write({ n: 5 });
+          setTimeout(() => writer.end(), 20);
+        }, 20);
+        return;
+      }
+      const writer = openSseStream(res);
+      const big = { text: "x".repeat(64 * 1024) };
+      written = 0;
+      finished = (async () => {
+        while (written < 400) {
+          await writer.write(big);
+          written++;
+        }
+        writer.end();
+      })();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it("writes every frame made in the same event-loop turn in one chunk of the body", async () => {
+    const chunks = await rawChunks(port, "/turns");
+    expect(chunks).toEqual(['data: {"n":1}\r\n\r\ndata: {"n":2}\r\n\r\ndata: {"n":3}\r\n\r\n', 'data: {"n":4}\r\n\r\ndata: {"n":5}\r\n\r\n']);
+  });
+
+  it("stops taking items while the reader does not read, and resumes when it does", async () => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write("GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    socket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stalled = written;
+    expect(stalled).toBeGreaterThan(0);
+    expect(stalled).toBeLessThan(200); // 400 × 64 KiB would be 25 MiB buffered
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(written).toBe(stalled);
+    socket.resume();
+    socket.on("data", () => {});
+    await finished;
+    expect(written).toBe(400);
+    socket.destroy();
   });
 });

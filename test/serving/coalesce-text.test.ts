@@ -55,3 +55,12 @@ describe("coalesceText", () => {
     expect(out.filter((o) => o.event.type === "text")).toHaveLength(30);
   });
 });
+
+describe("coalesceText and time to first token", () => {
+  it("sends the first two texts at once, so the Gemini surface's first chunk is not held for a window", async () => {
+    const out = await collect(coalesceText(tokens(3, 15), 50));
+    const texts = out.filter((o) => o.event.type === "text");
+    expect(texts.map((o) => (o.event as { text: string }).text).slice(0, 2)).toEqual(["t1 ", "t2 "]);
+    expect(texts[1]!.at).toBeLessThan(texts[0]!.at + 40);
+  });
+});

@@ -162,10 +162,10 @@ export class OpenAiUpstreamEngine implements Engine {
     try {
       for await (const piece of body) {
         buffer += decoder.decode(piece, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf("\n")) !== -1) {
-          const line = buffer.slice(0, end).trim();
-          buffer = buffer.slice(end + 1);
+        // Lines are read in place; only the unfinished tail is kept (one slice per read, not per line).
+        let start = 0;
+        for (let end = buffer.indexOf("\n"); end !== -1; start = end + 1, end = buffer.indexOf("\n", start)) {
+          const line = buffer.slice(start, end).trim();
           if (!line.startsWith("data:")) continue;
           const data = line.slice(5).trim();
           if (data === "[DONE]") continue;
@@ -186,6 +186,7 @@ export class OpenAiUpstreamEngine implements Engine {
             yield logprobs ? { type: "text", text, usage: { ...usage }, logprobs } : { type: "text", text, usage: { ...usage } };
           }
         }
+        buffer = buffer.slice(start);
       }
     } catch (error) {
       if (signal?.aborted) return;
