@@ -29,27 +29,40 @@ function events(raw: string): Record<string, any>[] {
 
 describe("a model runner that crashes", () => {
   it("fails only its own streams, with a clean error event, and comes back", async () => {
-    // A long stream on the fragile model, and one on the healthy model, both running.
-    // (the fragile model has a 512-token context: its longest stream still outlives the crash request)
-    const victim = await request("tinystories-656k", "Once upon a time", 500);
-    const healthy = await request("stories-260k", "Once upon a time", 1500);
-    const victimReader = victim.body!.getReader();
-    const first = await victimReader.read();
-    expect(first.done).toBe(false);
+    // The fragile model writes a short story in ~100 ms, so the crash request can arrive after the
+    // victim has already finished: that attempt proves nothing about the victim, and the scenario
+    // runs again (after the restart) until a crash lands mid-stream. Every attempt crashes the runner.
+    let attempts = 0;
+    let caughtMidStream = false;
+    const healthy = request("stories-260k", "Once upon a time", 1500);
+    while (!caughtMidStream && attempts < 6) {
+      attempts++;
+      const victim = await request("tinystories-656k", "Once upon a time", 500);
+      const victimReader = victim.body!.getReader();
+      const first = await victimReader.read();
+      expect(first.done).toBe(false);
 
-    const crasher = await request("tinystories-656k", "Tell me about #hashtags", 20);
-    expect(crasher.status).toBe(500);
-    expect((await crasher.json()).error.status).toBe("INTERNAL");
+      const crasher = await request("tinystories-656k", "Tell me about #hashtags", 20);
+      expect(crasher.status).toBe(500);
+      expect((await crasher.json()).error.status).toBe("INTERNAL");
 
-    let rest = new TextDecoder().decode(first.value);
-    for (let part = await victimReader.read(); !part.done; part = await victimReader.read()) {
-      rest += new TextDecoder().decode(part.value);
+      let rest = new TextDecoder().decode(first.value);
+      for (let part = await victimReader.read(); !part.done; part = await victimReader.read()) {
+        rest += new TextDecoder().decode(part.value);
+      }
+      const last = events(rest).at(-1)!;
+      if (last.error) {
+        expect(last.error).toMatchObject({ code: 500, status: "INTERNAL" });
+        expect(last.error.message).toContain("crashed");
+        caughtMidStream = true;
+      } else {
+        expect(last.candidates[0].finishReason).toMatch(/STOP|MAX_TOKENS/); // finished whole before the crash
+      }
     }
-    const last = events(rest).at(-1)!;
-    expect(last.error).toMatchObject({ code: 500, status: "INTERNAL" });
-    expect(last.error.message).toContain("crashed");
+    expect(caughtMidStream, `no crash landed mid-stream in ${attempts} attempts`).toBe(true);
 
-    const healthyEvents = events(await healthy.text());
+    // The other model's stream, running all along, is untouched.
+    const healthyEvents = events(await (await healthy).text());
     expect(healthyEvents.at(-1)!.candidates[0].finishReason).toMatch(/STOP|MAX_TOKENS/);
     expect(healthyEvents.some((e) => e.error)).toBe(false);
 
@@ -60,6 +73,6 @@ describe("a model runner that crashes", () => {
       return events(await again.text()).at(-1)!.candidates?.[0]?.finishReason !== undefined;
     }, 20_000);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
-    expect(metrics).toMatch(/genai_local_runner_restarts_total\{model="tinystories-656k"\} 1/);
+    expect(metrics).toMatch(new RegExp(`genai_local_runner_restarts_total\\{model="tinystories-656k"\\} ${attempts}\\b`));
   });
 });
