@@ -6,7 +6,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const STORIES_GGUF_PATH = path.resolve(repoRoot, "../shared/models/stories260K.gguf");
+// The shared models, where the tests are told to find them (test/support/env.ts sets the default).
+export const STORIES_GGUF_PATH = path.join(process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve(repoRoot, "../shared/models"), "stories260K.gguf");
 export const STORIES_GGUF_SHA256 = "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d";
 export const STORIES_HF_URI = "hf:ggml-org/tiny-llamas/stories260K.gguf";
 export const STORIES_HF_PATH = "/ggml-org/tiny-llamas/resolve/main/stories260K.gguf";
