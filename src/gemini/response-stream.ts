@@ -1,6 +1,7 @@
-import type { GenerationEvent, TokenLogprob, TokenUsage } from "../engines/engine.js";
+import type { GenerationEvent, TokenUsage } from "../engines/engine.js";
+import { collectCandidates, joinLogprobs, totalUsage } from "../serving/candidates.js";
 import { interleave } from "../serving/interleave.js";
-import type { Candidate, GenerateContentResponse, UsageMetadata } from "./protocol.js";
+import type { GenerateContentResponse } from "./protocol.js";
 import { toCandidate, toCandidatesResponse, toUsageMetadata, type CandidatePiece, type ResponseIdentity } from "./translate.js";
 
 type Held = CandidatePiece & { usage: TokenUsage };
@@ -31,46 +32,19 @@ export async function* toResponseChunks(
   }
 }
 
-function joinLogprobs(a?: TokenLogprob[], b?: TokenLogprob[]): TokenLogprob[] | undefined {
-  return a && b ? [...a, ...b] : (a ?? b);
-}
-
-/** Engine events → one whole candidate, with its usage; undefined when the generation did not end. */
-async function collectCandidate(events: AsyncIterable<GenerationEvent>, index: number): Promise<{ candidate: Candidate; usage: TokenUsage } | undefined> {
-  let text = "";
-  const calls: NonNullable<CandidatePiece["calls"]> = [];
-  let logprobs: TokenLogprob[] | undefined;
-  for await (const event of events) {
-    if (event.type === "text") {
-      text += event.text;
-      logprobs = joinLogprobs(logprobs, event.logprobs);
-    } else if (event.type === "calls") {
-      calls.push(...event.calls);
-    } else if (event.type === "end") {
-      logprobs = joinLogprobs(logprobs, event.logprobs);
-      const candidate = toCandidate({ text, calls, logprobs, finishReason: event.finishReason }, index);
-      if (logprobs?.length) candidate.avgLogprobs = candidate.logprobsResult!.logProbabilitySum! / logprobs.length;
-      return { candidate, usage: event.usage };
-    }
-  }
-  return undefined;
-}
-
-/** Usage over all candidates: the prompt once, the output of each. */
-function totalUsage(usages: TokenUsage[]): UsageMetadata {
-  const first = usages[0] ?? { promptTokens: 0, cachedPromptTokens: 0, outputTokens: 0 };
-  return toUsageMetadata({ ...first, outputTokens: usages.reduce((sum, u) => sum + u.outputTokens, 0) });
-}
-
 /** The one response of `generateContent`, over every candidate. */
 export async function collectResponse(
   candidates: AsyncIterable<GenerationEvent>[],
   identity: ResponseIdentity,
 ): Promise<GenerateContentResponse | undefined> {
-  const results = await Promise.all(candidates.map((events, index) => collectCandidate(events, index)));
-  if (results.some((r) => r === undefined)) return undefined;
-  const done = results as { candidate: Candidate; usage: TokenUsage }[];
-  return toCandidatesResponse(done.map((r) => r.candidate), totalUsage(done.map((r) => r.usage)), identity);
+  const done = await collectCandidates(candidates);
+  if (!done) return undefined;
+  const whole = done.map((c, index) => {
+    const candidate = toCandidate(c, index);
+    if (c.logprobs?.length) candidate.avgLogprobs = candidate.logprobsResult!.logProbabilitySum! / c.logprobs.length;
+    return candidate;
+  });
+  return toCandidatesResponse(whole, toUsageMetadata(totalUsage(done.map((c) => c.usage))), identity);
 }
 
 /** Every candidate's chunks, interleaved as they are generated; each chunk's usage counts all candidates so far. */

@@ -1,7 +1,7 @@
 import type { ChatTurn, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
-import { callText, checkToolUse, resultText } from "../serving/tool-calls.js";
+import { callText, checkToolUse, NO_PARAMETERS, resultText } from "../serving/tool-calls.js";
 import type {
   Candidate,
   Content,
@@ -118,7 +118,7 @@ export function toToolUse(tools: Tool[] = [], config?: ToolConfig): ToolUse | un
         throw invalidArgument(`${where}: set parameters or parameters_json_schema, not both.`);
       }
       const schema = declaration.parametersJsonSchema ?? declaration.parameters;
-      const parameters = schema === undefined ? { type: "object", properties: {}, additionalProperties: false } : toGrammarSchema(schema, `${where}.parameters`);
+      const parameters = schema === undefined ? NO_PARAMETERS : toGrammarSchema(schema, `${where}.parameters`);
       functions.push({ name: declaration.name, description: declaration.description, parameters });
     });
   });
@@ -194,10 +194,7 @@ export function toCandidate(piece: CandidatePiece, index = 0): Candidate {
   for (const { id, name, args } of piece.calls ?? []) parts.push({ functionCall: { id, name, args } });
   const candidate: Candidate = { content: { parts, role: "model" }, index };
   if (piece.finishReason) candidate.finishReason = piece.finishReason;
-  if (piece.logprobs) {
-    candidate.logprobsResult = toLogprobsResult(piece.logprobs);
-    if (piece.finishReason && piece.logprobs.length > 0) candidate.avgLogprobs = candidate.logprobsResult.logProbabilitySum! / piece.logprobs.length;
-  }
+  if (piece.logprobs) candidate.logprobsResult = toLogprobsResult(piece.logprobs);
   return candidate;
 }
 

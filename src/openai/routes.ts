@@ -10,14 +10,16 @@ import { streamReply } from "../http/stream-reply.js";
 import type { StreamTracker } from "../http/stream-tracker.js";
 import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
+import { collectCandidates, totalUsage } from "../serving/candidates.js";
 import { fitDimensions } from "../serving/embedding-vectors.js";
 import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from "./protocol.js";
 import {
   chatToGenerateRequest,
-  collectChoices,
   completionToGenerateRequest,
   toChatChoice,
   toChatChunks,
+  toFinishReason,
+  toUsage,
   toCompletionChunks,
   toOpenAiModel,
   type CompletionIdentity,
@@ -77,12 +79,13 @@ export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
         await streamReply(request, reply, chunks, lifecycle, "sse", openAiErrorBody);
         return undefined;
       }
-      const result = await collectChoices(candidates);
-      if (!result) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
-      const choices = result.choices.map((choice, index) =>
-        kind === "chat" ? toChatChoice(choice, index) : { index, text: choice.text, logprobs: null, finish_reason: choice.finishReason },
+      const whole = await collectCandidates(candidates);
+      if (!whole) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
+      const choices = whole.map((choice, index) =>
+        kind === "chat" ? toChatChoice(choice, index) : { index, text: choice.text, logprobs: null, finish_reason: toFinishReason(choice.finishReason) },
       );
-      return { ...identity, object: kind === "chat" ? "chat.completion" : "text_completion", choices, usage: result.usage };
+      const usage = toUsage(totalUsage(whole.map((choice) => choice.usage)));
+      return { ...identity, object: kind === "chat" ? "chat.completion" : "text_completion", choices, usage };
     });
   }
 

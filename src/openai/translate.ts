@@ -1,9 +1,10 @@
 import type { ChatTurn, FinishReason, FunctionCall, GenerateRequest, GenerationEvent, ModelInfo, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import { SSE_DONE } from "../http/sse.js";
+import { totalUsage, type CollectedCandidate } from "../serving/candidates.js";
 import { interleave } from "../serving/interleave.js";
 import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
-import { callText, checkToolUse, resultText } from "../serving/tool-calls.js";
+import { callText, checkToolUse, NO_PARAMETERS, resultText } from "../serving/tool-calls.js";
 import type { ChatCompletionRequest, ChatMessage, CompletionRequest, OpenAiFinishReason, OpenAiUsage } from "./protocol.js";
 
 /** Pure translation between OpenAI's chat/completions wire and the engine's request and events. */
@@ -49,7 +50,7 @@ export function toToolUse(tools: ChatCompletionRequest["tools"], choice: ChatCom
   const functions = tools.map((tool, i) => ({
     name: tool.function.name,
     description: tool.function.description ?? undefined,
-    parameters: tool.function.parameters ? toGrammarSchema(tool.function.parameters, `tools[${i}].function.parameters`) : { type: "object", properties: {}, additionalProperties: false },
+    parameters: tool.function.parameters ? toGrammarSchema(tool.function.parameters, `tools[${i}].function.parameters`) : NO_PARAMETERS,
   }));
   if (choice === undefined || choice === null || choice === "auto") return checkToolUse({ functions, mode: "AUTO" }, "tools");
   if (choice === "none") return checkToolUse({ functions, mode: "NONE" }, "tools");
@@ -142,13 +143,6 @@ export function toUsage(usage: TokenUsage): OpenAiUsage {
   };
 }
 
-/** Usage over all choices: the prompt once, the output of each. */
-function totalUsage(usages: (TokenUsage | undefined)[]): OpenAiUsage {
-  const known = usages.filter((u): u is TokenUsage => u !== undefined);
-  const first = known[0] ?? { promptTokens: 0, cachedPromptTokens: 0, outputTokens: 0 };
-  return toUsage({ ...first, outputTokens: known.reduce((sum, u) => sum + u.outputTokens, 0) });
-}
-
 export interface CompletionIdentity {
   id: string;
   created: number;
@@ -196,7 +190,7 @@ export async function* toChatChunks(
       usages[index] = event.usage;
       yield chunk([{ index, delta: {}, logprobs: toOpenAiLogprobs(event.logprobs), finish_reason: toFinishReason(event.finishReason, calls[index]! > 0) }]);
       if (++ended < candidates.length) continue;
-      if (includeUsage) yield chunk([], { usage: totalUsage(usages) });
+      if (includeUsage) yield chunk([], { usage: toUsage(totalUsage(usages)) });
       yield SSE_DONE;
       return;
     }
@@ -222,52 +216,18 @@ export async function* toCompletionChunks(
       usages[index] = event.usage;
       yield chunk(index, "", toFinishReason(event.finishReason));
       if (++ended < candidates.length) continue;
-      if (includeUsage) yield { ...identity, object: "text_completion", choices: [], usage: totalUsage(usages) };
+      if (includeUsage) yield { ...identity, object: "text_completion", choices: [], usage: toUsage(totalUsage(usages)) };
       yield SSE_DONE;
       return;
     }
   }
 }
 
-export interface CollectedChoice {
-  text: string;
-  calls: FunctionCall[];
-  logprobs?: TokenLogprob[];
-  finishReason: OpenAiFinishReason;
-}
-
-/** Every choice whole (stream: false), with the usage over all of them; undefined if one did not end. */
-export async function collectChoices(candidates: AsyncIterable<GenerationEvent>[]): Promise<{ choices: CollectedChoice[]; usage: OpenAiUsage } | undefined> {
-  const usages: TokenUsage[] = [];
-  const choices = await Promise.all(
-    candidates.map(async (events, index): Promise<CollectedChoice | undefined> => {
-      let text = "";
-      const calls: FunctionCall[] = [];
-      let logprobs: TokenLogprob[] | undefined;
-      for await (const event of events) {
-        if (event.type === "text") {
-          text += event.text;
-          if (event.logprobs) logprobs = [...(logprobs ?? []), ...event.logprobs];
-        } else if (event.type === "calls") {
-          calls.push(...event.calls);
-        } else if (event.type === "end") {
-          if (event.logprobs) logprobs = [...(logprobs ?? []), ...event.logprobs];
-          usages[index] = event.usage;
-          return { text, calls, logprobs, finishReason: toFinishReason(event.finishReason, calls.length > 0) };
-        }
-      }
-      return undefined;
-    }),
-  );
-  if (choices.some((c) => c === undefined)) return undefined;
-  return { choices: choices as CollectedChoice[], usage: totalUsage(usages) };
-}
-
 /** One choice of a whole chat completion. */
-export function toChatChoice(choice: CollectedChoice, index: number) {
+export function toChatChoice(choice: CollectedCandidate, index: number) {
   const message: Record<string, unknown> = { role: "assistant", content: choice.calls.length && !choice.text ? null : choice.text, refusal: null };
   if (choice.calls.length) message.tool_calls = toToolCalls(choice.calls).map(({ index: _index, ...call }) => call);
-  return { index, message, logprobs: toOpenAiLogprobs(choice.logprobs), finish_reason: choice.finishReason };
+  return { index, message, logprobs: toOpenAiLogprobs(choice.logprobs), finish_reason: toFinishReason(choice.finishReason, choice.calls.length > 0) };
 }
 
 export function toOpenAiModel(info: ModelInfo | { id: string }, id = info.id) {

@@ -1,4 +1,5 @@
 import type { GenerationEvent, TokenUsage } from "../engines/engine.js";
+import { joinLogprobs } from "./candidates.js";
 
 type TextEvent = Extract<GenerationEvent, { type: "text" }>;
 
@@ -66,6 +67,7 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
 
 function joinText(held: TextEvent, next: TextEvent): TextEvent {
   const joined: TextEvent = { type: "text", text: held.text + next.text, usage: next.usage as TokenUsage };
-  if (held.logprobs || next.logprobs) joined.logprobs = [...(held.logprobs ?? []), ...(next.logprobs ?? [])];
+  const logprobs = joinLogprobs(held.logprobs, next.logprobs);
+  if (logprobs) joined.logprobs = logprobs;
   return joined;
 }

@@ -11,6 +11,9 @@ import type { JsonSchema } from "./output-constraint.js";
  * Both wire surfaces use this one format, in prompts and in replayed history.
  */
 
+/** The arguments schema of a function declared without parameters: it takes none. */
+export const NO_PARAMETERS: JsonSchema = { type: "object", properties: {}, additionalProperties: false };
+
 const newCallId = (): string => `call_${randomBytes(9).toString("base64url")}`;
 
 /** The functions the model may call now. */

@@ -59,6 +59,14 @@ async function generate(message: Extract<ToRunner, { type: "generate" }>, model:
   }
 }
 
+/** Sends a call's result, or its failure, back to the server. */
+function answer<T>(id: number, work: Promise<T>, message: (value: T) => FromRunner): void {
+  work.then(
+    (value) => send(message(value)),
+    (error: unknown) => fail(id, error),
+  );
+}
+
 process.on("message", (message: ToRunner) => {
   switch (message.type) {
     case "load":
@@ -77,28 +85,16 @@ process.on("message", (message: ToRunner) => {
       running.get(message.id)?.abort();
       break;
     case "count":
-      engine?.countTokens(message.prompt).then(
-        (tokens) => send({ type: "counted", id: message.id, tokens }),
-        (error: unknown) => fail(message.id, error),
-      );
+      if (engine) answer(message.id, engine.countTokens(message.prompt), (tokens) => ({ type: "counted", id: message.id, tokens }));
       break;
     case "embed":
-      engine?.embed(message.texts).then(
-        (embeddings) => send({ type: "embedded", id: message.id, embeddings }),
-        (error: unknown) => fail(message.id, error),
-      );
+      if (engine) answer(message.id, engine.embed(message.texts), (embeddings) => ({ type: "embedded", id: message.id, embeddings }));
       break;
     case "cache-prefix":
-      engine?.createPrefixCache(message.prompt).then(
-        (prefix) => send({ type: "prefix-cached", id: message.id, prefix }),
-        (error: unknown) => fail(message.id, error),
-      );
+      if (engine) answer(message.id, engine.createPrefixCache(message.prompt), (prefix) => ({ type: "prefix-cached", id: message.id, prefix }));
       break;
     case "drop-prefix":
-      engine?.dropPrefixCache(message.prefix).then(
-        () => send({ type: "prefix-dropped", id: message.id }),
-        (error: unknown) => fail(message.id, error),
-      );
+      if (engine) answer(message.id, engine.dropPrefixCache(message.prefix), () => ({ type: "prefix-dropped", id: message.id }));
       break;
   }
 });
