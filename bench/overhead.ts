@@ -1,17 +1,21 @@
 /**
- * What serving costs: the same greedy generations run (a) on node-llama-cpp in this process,
- * (b) through genai-local's Gemini API with @google/genai, (c) through its OpenAI surface with
+ * What serving costs: the same greedy generations run (a) on node-llama-cpp in this process
+ * (and (a′) in a process of its own pinned to one CPU, with one thread), (b) through genai-local's Gemini API with @google/genai, (c) through its OpenAI surface with
  * the openai SDK — interleaved, repeated, medians — at 1 and 4 streams, for a short and a long
  * (prefill-bound) prompt, and for --threads 1 and 2.
  *
- *   npm run bench:overhead -- [--reps 5] [--max-tokens 300] [--threads 1,2] [--json out.json]
+ *   npm run bench:overhead -- [--reps 5] [--max-tokens 300] [--threads 1,2] [--prompts short,long]
+ *                             [--streams 1,4] [--samples] [--json out.json]
  */
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { GoogleGenAI } from "@google/genai";
-import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaModel } from "node-llama-cpp";
 import OpenAI from "openai";
+import { allowedCpus, findTaskset } from "../src/engines/llama/cpu-affinity.js";
+import { engineAlone, median, timed, type Run, type Runner } from "./engine-alone.js";
 import { startLocalServer } from "./local-server.js";
 
 const { values } = parseArgs({
@@ -19,6 +23,9 @@ const { values } = parseArgs({
     reps: { type: "string", default: "5" },
     "max-tokens": { type: "string", default: "300" },
     threads: { type: "string", default: "1,2" },
+    prompts: { type: "string", default: "short,long" },
+    streams: { type: "string", default: "1,4" },
+    samples: { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
@@ -29,47 +36,6 @@ const PROMPTS = {
   short: "Once upon a time",
   long: Array.from({ length: 40 }, (_, i) => `On day ${i} the little cat went to the park and played with a ball.`).join(" "),
 };
-
-interface Run {
-  tokens: number;
-  ms: number;
-  ttft: number;
-}
-type Runner = (prompt: string, streams: number) => Promise<Run>;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function timed(streams: number, one: () => Promise<{ tokens: number; ttft: number }>): Promise<Run> {
-  const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: streams }, one));
-  return { tokens: results.reduce((s, r) => s + r.tokens, 0), ms: performance.now() - t0, ttft: median(results.map((r) => r.ttft)) };
-}
-
-/** (a) node-llama-cpp alone: tokenize, evaluate greedily, detokenize, as a minimal app would. */
-async function inProcess(threads: number): Promise<{ run: Runner; close: () => Promise<void> }> {
-  const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error });
-  const model: LlamaModel = await llama.loadModel({ modelPath });
-  const context: LlamaContext = await model.createContext({ sequences: 4, threads, contextSize: 2048 });
-  const sequences = Array.from({ length: 4 }, () => context.getSequence());
-  const run: Runner = (prompt, streams) => {
-    let next = 0;
-    return timed(streams, async () => {
-      const sequence = sequences[next++]!;
-      await sequence.clearHistory();
-      const t0 = performance.now();
-      let ttft = 0;
-      let tokens = 0;
-      let text = "";
-      for await (const token of sequence.evaluate([model.tokens.bos!, ...model.tokenize(prompt)], { temperature: 0 })) {
-        if (model.isEogToken(token)) break;
-        text += model.detokenize([token]);
-        ttft ||= performance.now() - t0;
-        if (++tokens >= MAX_TOKENS) break;
-      }
-      return { tokens: text ? tokens : 0, ttft };
-    });
-  };
-  return { run, close: async () => { await context.dispose(); await model.dispose(); } };
-}
 
 /** (b) and (c): a genai-local server, driven by the official SDKs. */
 async function throughServer(threads: number): Promise<{ gemini: Runner; openai: Runner; close: () => Promise<void> }> {
@@ -109,14 +75,37 @@ async function throughServer(threads: number): Promise<{ gemini: Runner; openai:
   return { gemini, openai, close: server.stop };
 }
 
+/**
+ * (a′): the engine alone in a process of its own pinned to one CPU (all its threads), as
+ * genai-local pins a one-thread runner, so that (b) is also compared with the same placement.
+ */
+async function pinnedEngineAlone(threads: number): Promise<{ run: Runner; close: () => Promise<void> } | undefined> {
+  const taskset = findTaskset();
+  const cpus = allowedCpus();
+  if (threads !== 1 || !taskset || !cpus || cpus.length < 2) return undefined;
+  const script = fileURLToPath(new URL("./engine-alone.ts", import.meta.url));
+  const child = spawn(taskset, ["--cpu-list", String(cpus.at(-1)), process.execPath, "--import", "tsx", script, "--serve", String(threads), String(MAX_TOKENS), modelPath], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  await new Promise((resolve) => child.once("message", resolve));
+  const run: Runner = (prompt, streams) =>
+    new Promise((resolve) => {
+      child.once("message", (run) => resolve(run as Run));
+      child.send({ prompt, streams });
+    });
+  return { run, close: async () => void child.disconnect() };
+}
+
 const rows = [];
 let run = 0;
 for (const threads of values.threads!.split(",").map(Number)) {
-  const a = await inProcess(threads);
+  const a = await engineAlone(modelPath, threads, MAX_TOKENS);
+  const aPinned = await pinnedEngineAlone(threads);
   const server = await throughServer(threads);
   const runners: Record<string, Runner> = { "a in-process": a.run, "b gemini": server.gemini, "c openai": server.openai };
-  for (const [promptName, prompt] of Object.entries(PROMPTS)) {
-    for (const streams of [1, 4]) {
+  if (aPinned) runners["a' pinned"] = aPinned.run;
+  for (const [promptName, prompt] of Object.entries(PROMPTS).filter(([name]) => values.prompts!.split(",").includes(name))) {
+    for (const streams of values.streams!.split(",").map(Number)) {
       const samples: Record<string, Run[]> = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
       // The long prompt starts differently every run, so that no run finds it in a KV cache: the
       // server's prefix reuse would otherwise skip the prefill this row is meant to measure.
@@ -125,6 +114,7 @@ for (const threads of values.threads!.split(",").map(Number)) {
       for (let rep = 0; rep < REPS; rep++) {
         for (const [name, runner] of Object.entries(runners)) samples[name]!.push(await runner(promptFor(), streams));
       }
+      if (values.samples) for (const [name, runs] of Object.entries(samples)) console.log(name, runs.map((r) => Math.round((r.tokens / r.ms) * 1000)).join(" "));
       const rate = (name: string) => median(samples[name]!.map((r) => (r.tokens / r.ms) * 1000));
       const ttft = (name: string) => median(samples[name]!.map((r) => r.ttft));
       rows.push({
@@ -136,6 +126,7 @@ for (const threads of values.threads!.split(",").map(Number)) {
         cTokPerS: Math.round(rate("c openai")),
         bOverA: +(rate("b gemini") / rate("a in-process")).toFixed(3),
         cOverA: +(rate("c openai") / rate("a in-process")).toFixed(3),
+        ...(aPinned ? { aPinnedTokPerS: Math.round(rate("a' pinned")), bOverAPinned: +(rate("b gemini") / rate("a' pinned")).toFixed(3) } : {}),
         aTtftMs: +ttft("a in-process").toFixed(1),
         bTtftMs: +ttft("b gemini").toFixed(1),
         cTtftMs: +ttft("c openai").toFixed(1),
@@ -144,6 +135,7 @@ for (const threads of values.threads!.split(",").map(Number)) {
     }
   }
   await a.close();
+  await aPinned?.close();
   await server.close();
 }
 console.table(rows);

@@ -26,6 +26,12 @@ program
   .addOption(new Option("--api-key <key>", "require this API key (repeatable)").argParser(collect))
   .addOption(threadsOption())
   .addOption(parallelOption())
+  .addOption(
+    new Option("--pin <mode>", "pin each one-thread model runner to a CPU of its own (auto: on Linux, with taskset) or not (off)")
+      .choices(["auto", "off"])
+      .default("auto")
+      .env("GENAI_LOCAL_PIN"),
+  )
   .addOption(new Option("--queue-size <n>", "requests that may wait for a free stream, per model (default: 4 × parallel)").argParser(nonNegativeInt))
   .addOption(new Option("--queue-timeout <seconds>", "longest wait for a free stream before 429").argParser(nonNegativeNumber).default(30))
   .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long running streams may take to finish").argParser(nonNegativeNumber).default(10))
@@ -47,6 +53,7 @@ program
       modelsDir: opts.modelsDir ?? defaultModelsDir(),
       threads: opts.threads,
       parallel: opts.parallel,
+      pin: opts.pin,
       progress: true,
       logLevel: opts.logLevel,
       queueSize: opts.queueSize,

@@ -1,7 +1,10 @@
+import { statSync } from "node:fs";
 import { ensureModelFile } from "../models/model-cache.js";
 import type { ModelSpec } from "../models/registry.js";
 import type { Engine } from "./engine.js";
+import { cpuForRunner, type PinMode } from "./llama/cpu-affinity.js";
 import { LlamaEngine, type LlamaEngineOptions } from "./llama/llama-engine.js";
+import { defaultThreads } from "./llama/llama-runtime.js";
 import { RunnerEngine } from "./llama/runner-engine.js";
 import { OpenAiUpstreamEngine } from "./upstream/openai-upstream.js";
 import { isUpstreamSource, parseUpstreamSource } from "./upstream/upstream-spec.js";
@@ -15,6 +18,8 @@ export interface EngineSettings {
   progress?: boolean;
   /** Run each model in its own child process (the server's default), or in this process. */
   isolate?: boolean;
+  /** Pin each one-thread runner to a CPU of its own (auto, Linux) or leave it to the scheduler (off). */
+  pin?: PinMode;
   /** Called when an isolated model's runner crashed and was restarted. */
   onRunnerRestart?: (modelId: string) => void;
   /** Where saved prefix states (context caching) are written. */
@@ -28,11 +33,14 @@ export async function createEngine(spec: ModelSpec, settings: EngineSettings): P
   const options: LlamaEngineOptions = {
     id: spec.id,
     modelPath,
-    threads: settings.threads,
+    threads: settings.threads ?? defaultThreads(statSync(modelPath).size),
     parallel: settings.parallel,
     contextSize: settings.contextSize,
     stateDir: settings.stateDir,
   };
   if (settings.isolate === false) return LlamaEngine.load(options);
-  return RunnerEngine.start(options, () => settings.onRunnerRestart?.(spec.id));
+  return RunnerEngine.start(options, {
+    cpu: cpuForRunner(settings.pin ?? "auto", options.threads ?? 1),
+    onRestart: () => settings.onRunnerRestart?.(spec.id),
+  });
 }

@@ -7,10 +7,12 @@ import { toCandidate, toCandidatesResponse, toUsageMetadata, type CandidatePiece
 type Held = CandidatePiece & { usage: TokenUsage };
 
 /**
- * Engine events → streamed Gemini responses for candidate `index`. One piece is held back so
- * that `finishReason` rides on the last chunk that still has parts: the SDK's chat history
- * drops a turn whose last chunk has an empty part. A generation that ends without `end`
- * (aborted) yields nothing more.
+ * Engine events → streamed Gemini responses for candidate `index`. `finishReason` must ride on
+ * the last chunk that still has parts (the SDKs' chat history drops a turn whose last chunk has
+ * none), so the last character of the text so far is held back until more text or the end
+ * arrives, and the rest of every piece leaves at once: time to first token does not wait for a
+ * second token. A one-character piece is held whole, as are function calls. A generation that
+ * ends without `end` (aborted) yields nothing more.
  */
 export async function* toResponseChunks(
   events: AsyncIterable<GenerationEvent>,
@@ -20,9 +22,21 @@ export async function* toResponseChunks(
   const response = (piece: CandidatePiece, usage: TokenUsage) => toCandidatesResponse([toCandidate(piece, index)], toUsageMetadata(usage), identity);
   let held: Held | undefined;
   for await (const event of events) {
-    if (event.type === "text" || event.type === "calls") {
+    if (event.type === "text") {
+      const heldText = held && !held.calls ? held : undefined;
+      if (held && !heldText) yield response(held, held.usage);
+      const text = (heldText?.text ?? "") + event.text;
+      const logprobs = joinLogprobs(heldText?.logprobs, event.logprobs);
+      const cut = text.length - lastCodePointLength(text);
+      if (cut > 0) {
+        yield response(logprobs ? { text: text.slice(0, cut), logprobs } : { text: text.slice(0, cut) }, event.usage);
+        held = { text: text.slice(cut), usage: event.usage };
+      } else {
+        held = logprobs ? { text, logprobs, usage: event.usage } : { text, usage: event.usage };
+      }
+    } else if (event.type === "calls") {
       if (held) yield response(held, held.usage);
-      held = event.type === "text" ? { text: event.text, logprobs: event.logprobs, usage: event.usage } : { text: "", calls: event.calls, usage: event.usage };
+      held = { text: "", calls: event.calls, usage: event.usage };
     } else if (event.type === "end") {
       const last: CandidatePiece = held ?? { text: "" };
       const logprobs = joinLogprobs(last.logprobs, event.logprobs);
@@ -30,6 +44,14 @@ export async function* toResponseChunks(
       return;
     }
   }
+}
+
+/** UTF-16 units of the string's last code point (2 for a surrogate pair), 0 for "". */
+function lastCodePointLength(text: string): number {
+  if (text.length < 2) return text.length;
+  const low = text.charCodeAt(text.length - 1);
+  const high = text.charCodeAt(text.length - 2);
+  return low >= 0xdc00 && low <= 0xdfff && high >= 0xd800 && high <= 0xdbff ? 2 : 1;
 }
 
 /** The one response of `generateContent`, over every candidate. */

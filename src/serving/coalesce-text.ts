@@ -6,8 +6,8 @@ type TextEvent = Extract<GenerationEvent, { type: "text" }>;
 /**
  * Merges text produced within `windowMs` of the last chunk sent into one chunk, as Google's
  * chunks hold several tokens. The first two texts go out at once (time to first token is not
- * delayed: the Gemini surface holds one piece back until the next exists, so that finishReason
- * rides on text), and so does any text that arrives after a longer gap, so a slow model streams
+ * delayed, even when the first piece is one character, which the Gemini surface holds back until
+ * the next text exists so that finishReason rides on text), and so does any text that arrives after a longer gap, so a slow model streams
  * token by token while a fast one stops paying per-chunk costs (JSON, framing, the client's
  * parser) for every token.
  */

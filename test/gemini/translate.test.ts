@@ -97,7 +97,7 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 describe("engine events → streamed responses", () => {
   const identity = { modelVersion: "stories-260k", responseId: "r1" };
 
-  it("puts finishReason on the last chunk that still has text", async () => {
+  it("puts finishReason on the last chunk that still has text, holding back only the last character", async () => {
     const chunks = await collect(
       toResponseChunks(
         events([
@@ -109,12 +109,45 @@ describe("engine events → streamed responses", () => {
         identity,
       ),
     );
-    expect(chunks).toHaveLength(2);
-    expect(chunks.map((c) => c.candidates[0]?.content.parts[0]?.text)).toEqual(["Once", " upon"]);
-    expect(chunks[0]?.candidates[0]?.finishReason).toBeUndefined();
-    expect(chunks[1]?.candidates[0]?.finishReason).toBe("STOP");
-    expect(chunks[1]?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8 });
+    // The first piece leaves before the second exists (time to first token), less one character.
+    expect(chunks.map((c) => c.candidates[0]?.content.parts[0]?.text)).toEqual(["Onc", "e upo", "n"]);
+    expect(chunks.slice(0, 2).map((c) => c.candidates[0]?.finishReason)).toEqual([undefined, undefined]);
+    expect(chunks[2]?.candidates[0]?.finishReason).toBe("STOP");
+    expect(chunks[1]?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 2, totalTokenCount: 7 });
+    expect(chunks[2]?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8 });
     for (const chunk of chunks) expect(chunk).toMatchObject(identity);
+  });
+
+  it("holds a one-character piece whole, and never splits a surrogate pair", async () => {
+    const chunks = await collect(
+      toResponseChunks(
+        events([
+          { type: "text", text: "I", usage: usage(1) },
+          { type: "text", text: " 😀", usage: usage(2) },
+          { type: "text", text: "😀", usage: usage(3) },
+          { type: "end", finishReason: "MAX_TOKENS", usage: usage(3) },
+        ]),
+        identity,
+      ),
+    );
+    expect(chunks.map((c) => c.candidates[0]?.content.parts[0]?.text)).toEqual(["I ", "😀", "😀"]);
+    expect(chunks.map((c) => c.candidates[0]?.finishReason)).toEqual([undefined, undefined, "MAX_TOKENS"]);
+  });
+
+  it("sends held text before a function call, and the call as the last chunk", async () => {
+    const call = { id: "c1", name: "f", args: {} };
+    const chunks = await collect(
+      toResponseChunks(
+        events([
+          { type: "text", text: "ok", usage: usage(1) },
+          { type: "calls", calls: [call], usage: usage(2) },
+          { type: "end", finishReason: "STOP", usage: usage(2) },
+        ]),
+        identity,
+      ),
+    );
+    expect(chunks.map((c) => c.candidates[0]?.content.parts)).toEqual([[{ text: "o" }], [{ text: "k" }], [{ functionCall: call }]]);
+    expect(chunks[2]?.candidates[0]?.finishReason).toBe("STOP");
   });
 
   it("ends without a final chunk when the generation was aborted", async () => {

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from "node:child_process";
+import { fork, spawn, type ChildProcess, type ForkOptions } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
@@ -6,10 +6,18 @@ import { EngineError, RequestRejectedError } from "../engine.js";
 import { EventChannel } from "../event-channel.js";
 import type { LlamaEngineOptions } from "./llama-engine.js";
 import type { FromRunner, ToRunner } from "./runner-protocol.js";
+import { findTaskset } from "./cpu-affinity.js";
 
 interface Stream {
   channel: EventChannel<GenerationEvent>;
   started: boolean;
+}
+
+export interface RunnerSettings {
+  /** Pin the runner (all its threads) to this CPU, with `taskset` (see cpu-affinity.ts). */
+  cpu?: number;
+  /** Called when the runner crashed and a new one was started. */
+  onRestart?: () => void;
 }
 
 interface Pending<T> {
@@ -40,11 +48,11 @@ export class RunnerEngine implements Engine {
 
   private constructor(
     private readonly options: LlamaEngineOptions,
-    private readonly onRestart: () => void,
+    private readonly settings: RunnerSettings,
   ) {}
 
-  static async start(options: LlamaEngineOptions, onRestart: () => void = () => {}): Promise<RunnerEngine> {
-    const engine = new RunnerEngine(options, onRestart);
+  static async start(options: LlamaEngineOptions, settings: RunnerSettings = {}): Promise<RunnerEngine> {
+    const engine = new RunnerEngine(options, settings);
     engine.spawn();
     await engine.ready;
     return engine;
@@ -57,7 +65,7 @@ export class RunnerEngine implements Engine {
   private spawn(): void {
     // Its own process group: a terminal's Ctrl-C reaches the server, which drains and then ends
     // its runners; the runner itself exits when the server's IPC channel closes, however it died.
-    const child = fork(RUNNER_MAIN, [], { execArgv: RUNNER_EXEC_ARGV, serialization: "json", stdio: ["ignore", "inherit", "inherit", "ipc"], detached: true });
+    const child = this.startProcess({ serialization: "json", stdio: ["ignore", "inherit", "inherit", "ipc"], detached: true });
     this.child = child;
     this.ready = new Promise<ModelInfo>((resolve, reject) => {
       child.on("message", (message: FromRunner) => {
@@ -74,6 +82,13 @@ export class RunnerEngine implements Engine {
     });
     this.ready.catch(() => {}); // observed by start() and by each request
     this.send({ type: "load", options: this.options });
+  }
+
+  /** node runner-main.js, under `taskset --cpu-list CPU` when the runner is pinned. */
+  private startProcess(options: ForkOptions): ChildProcess {
+    const taskset = this.settings.cpu === undefined ? undefined : findTaskset();
+    if (!taskset) return fork(RUNNER_MAIN, [], { ...options, execArgv: RUNNER_EXEC_ARGV });
+    return spawn(taskset, ["--cpu-list", String(this.settings.cpu), process.execPath, ...RUNNER_EXEC_ARGV, RUNNER_MAIN], options);
   }
 
   private send(message: ToRunner): void {
@@ -126,7 +141,7 @@ export class RunnerEngine implements Engine {
     this.calls.clear();
     if (this.closing || !this.loadedInfo) return;
     this.restarts++;
-    this.onRestart();
+    this.settings.onRestart?.();
     this.spawn();
   }
 

@@ -1,0 +1,66 @@
+import { accessSync, constants, readFileSync } from "node:fs";
+import path from "node:path";
+
+/**
+ * Pinning a one-thread runner to one CPU. node-llama-cpp decodes on a worker thread and samples
+ * on the main thread, handing each token back and forth; on a virtual machine whose idle CPUs
+ * halt, every hand-off between two CPUs wakes a halted one, and that costs more than the step
+ * itself on a tiny model. Both threads on one CPU hand off without that wake-up: on this
+ * project's 2-core VM stories260K went from ~1,250 to ~1,600 tok/s on one stream and from ~1,450
+ * to ~2,000 at four (bench/README.md). Runners with more threads are left to the scheduler.
+ */
+export type PinMode = "auto" | "off";
+
+/** Parses a Linux CPU list ("0-3,6"). */
+export function parseCpuList(list: string): number[] {
+  const cpus: number[] = [];
+  for (const part of list.trim().split(",")) {
+    const [from, to] = part.split("-").map((n) => Number(n));
+    if (from === undefined || !Number.isInteger(from)) continue;
+    const last = to === undefined ? from : to;
+    for (let cpu = from; cpu <= last; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+/** The CPUs this process may run on (Linux), or undefined where that cannot be read. */
+export function allowedCpus(): number[] | undefined {
+  try {
+    const line = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    return line?.[1] ? parseCpuList(line[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `taskset` program on PATH (util-linux), or undefined. */
+export function findTaskset(searchPath = process.env.PATH ?? ""): string | undefined {
+  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, "taskset");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+let runnersPinned = 0;
+
+/**
+ * The CPU for the next runner with `threads` llama.cpp threads, or undefined when it is not
+ * pinned (mode off, more than one thread, fewer than two CPUs, or no way to pin). Runners are
+ * spread over the allowed CPUs, starting at one picked by this process's id, so that several
+ * servers on one machine do not all start on the same CPU.
+ */
+export function cpuForRunner(
+  mode: PinMode,
+  threads: number,
+  machine: { cpus: number[] | undefined; taskset: string | undefined } = { cpus: allowedCpus(), taskset: findTaskset() },
+): number | undefined {
+  const { cpus, taskset } = machine;
+  if (mode === "off" || threads !== 1 || !cpus || cpus.length < 2 || !taskset) return undefined;
+  return cpus[(process.pid + runnersPinned++) % cpus.length];
+}
