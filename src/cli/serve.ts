@@ -7,7 +7,7 @@ import { DEFAULT_PARALLEL } from "../engines/llama/llama-engine.js";
 import { createLogger } from "../http/logger.js";
 import { ServerMetrics } from "../http/metrics.js";
 import type { ConnectionLimits } from "../http/connection-limits.js";
-import { buildServer } from "../http/server.js";
+import { buildServer, DEFAULT_CHUNK_WINDOW_MS } from "../http/server.js";
 import { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { AdmittedEngine } from "../serving/admission.js";
@@ -58,6 +58,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...options,
       stateDir,
       parallel,
+      chunkWindowMs: options.chunkWindowMs ?? DEFAULT_CHUNK_WINDOW_MS,
       onRunnerRestart: (id) => {
         metrics.runnerRestarts.inc({ model: id });
         logger.error({ model: id }, "model runner crashed and was restarted");

@@ -20,6 +20,8 @@ export interface EngineSettings {
   isolate?: boolean;
   /** Pin each one-thread runner to a CPU of its own (auto, Linux) or leave it to the scheduler (off). */
   pin?: PinMode;
+  /** The server's chunk window: a runner may hold text this long to send it in one message. */
+  chunkWindowMs?: number;
   /** Called when an isolated model's runner crashed and was restarted. */
   onRunnerRestart?: (modelId: string) => void;
   /** Where saved prefix states (context caching) are written. */
@@ -41,6 +43,7 @@ export async function createEngine(spec: ModelSpec, settings: EngineSettings): P
   if (settings.isolate === false) return LlamaEngine.load(options);
   return RunnerEngine.start(options, {
     cpu: cpuForRunner(settings.pin ?? "auto", options.threads ?? 1),
+    batchMs: settings.chunkWindowMs,
     onRestart: () => settings.onRunnerRestart?.(spec.id),
   });
 }

@@ -91,7 +91,11 @@ export interface TokenLogprob extends TokenChoice {
 
 export type GenerationEvent =
   | { type: "start"; usage: TokenUsage }
-  | { type: "text"; text: string; usage: TokenUsage; logprobs?: TokenLogprob[] }
+  /**
+   * `at`: when the engine produced it (ms since the epoch, performance.timeOrigin + now()), set
+   * by an engine that delivers text later than it makes it (a runner batching its messages).
+   */
+  | { type: "text"; text: string; usage: TokenUsage; logprobs?: TokenLogprob[]; at?: number }
   /** The model called functions instead of (or after) answering with text. */
   | { type: "calls"; calls: FunctionCall[]; usage: TokenUsage }
   | { type: "end"; finishReason: FinishReason; usage: TokenUsage; logprobs?: TokenLogprob[] };

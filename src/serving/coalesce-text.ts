@@ -7,9 +7,10 @@ type TextEvent = Extract<GenerationEvent, { type: "text" }>;
  * Merges text produced within `windowMs` of the last chunk sent into one chunk, as Google's
  * chunks hold several tokens. The first two texts go out at once (time to first token is not
  * delayed, even when the first piece is one character, which the Gemini surface holds back until
- * the next text exists so that finishReason rides on text), and so does any text that arrives after a longer gap, so a slow model streams
- * token by token while a fast one stops paying per-chunk costs (JSON, framing, the client's
- * parser) for every token.
+ * the next text exists so that finishReason rides on text), and so does any text that arrives
+ * after a longer gap, so a slow model streams token by token while a fast one stops paying
+ * per-chunk costs (JSON, framing, the client's parser) for every token. "At once" is at the end
+ * of the event-loop turn, so that texts arriving together become one chunk.
  */
 export async function* coalesceText(events: AsyncIterable<GenerationEvent>, windowMs: number): AsyncGenerator<GenerationEvent> {
   if (windowMs <= 0) {
@@ -21,16 +22,26 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
   let held: TextEvent | undefined;
   let lastSent = -Infinity;
   let sent = 0;
-  let windowEnd: { promise: Promise<"window">; timer: NodeJS.Timeout } | undefined;
+  let windowEnd: { promise: Promise<"window">; cancel: () => void } | undefined;
+  // A window that is already over still closes at the end of this event-loop turn, not at once:
+  // texts that arrive together (a runner's batch) then leave as one chunk.
   const openWindow = (ms: number) => {
-    let timer!: NodeJS.Timeout;
-    const promise = new Promise<"window">((resolve) => (timer = setTimeout(() => resolve("window"), ms)));
-    return { promise, timer };
+    let cancel!: () => void;
+    const promise = new Promise<"window">((resolve) => {
+      if (ms > 0) {
+        const timer = setTimeout(() => resolve("window"), ms);
+        cancel = () => clearTimeout(timer);
+      } else {
+        const immediate = setImmediate(() => resolve("window"));
+        cancel = () => clearImmediate(immediate);
+      }
+    });
+    return { promise, cancel };
   };
   const release = (): TextEvent => {
     const out = held as TextEvent;
     held = undefined;
-    if (windowEnd) clearTimeout(windowEnd.timer);
+    windowEnd?.cancel();
     windowEnd = undefined;
     lastSent = performance.now();
     sent++;
@@ -55,12 +66,10 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
         continue;
       }
       held = held ? joinText(held, event) : event;
-      const wait = sent < 2 ? 0 : windowMs - (performance.now() - lastSent);
-      if (wait <= 0) yield release();
-      else windowEnd ??= openWindow(wait);
+      windowEnd ??= openWindow(sent < 2 ? 0 : windowMs - (performance.now() - lastSent));
     }
   } finally {
-    if (windowEnd) clearTimeout(windowEnd.timer);
+    windowEnd?.cancel();
     await source.return?.();
   }
 }

@@ -30,9 +30,12 @@ export async function* meteredEvents(
         produced = event.usage.outputTokens;
         if (event.type === "text") {
           const now = performance.now();
+          // An engine that delivers text in batches says when it made each piece: the gaps are
+          // the engine's pace, not the batches'. Time to first token is when it got here.
+          const made = event.at === undefined ? now : event.at - performance.timeOrigin;
           if (lastTextAt === undefined) metrics.timeToFirstToken.observe(labels, (now - startedAt) / 1000);
-          else gaps.observe((now - lastTextAt) / 1000);
-          lastTextAt = now;
+          else gaps.observe(Math.max(0, made - lastTextAt) / 1000);
+          lastTextAt = made;
           if (now - countedAt >= COUNT_EVERY_MS) count(now);
         } else if (event.type === "end") {
           count(performance.now());

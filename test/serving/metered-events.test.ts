@@ -32,6 +32,21 @@ describe("meteredEvents", () => {
     expect(value(text, 'genai_local_prefix_tokens_reused_total{model="m"}')).toBe(2);
   });
 
+  it("measures inter-token gaps by when the engine made each text (`at`), not when a batch of them arrived", async () => {
+    const metrics = new ServerMetrics({ loaded: [] } as unknown as ModelRegistry);
+    const made = performance.timeOrigin + performance.now() - 100;
+    async function* batched(): AsyncGenerator<GenerationEvent> {
+      // Five texts made 20 ms apart, delivered together.
+      for (let n = 0; n < 5; n++) yield { type: "text", text: "b", usage: usage(1 + n), at: made + 20 * n };
+      yield { type: "end", finishReason: "STOP", usage: usage(5) };
+    }
+    for await (const event of meteredEvents(batched(), metrics, "m")) void event;
+    const text = await metricsText(metrics);
+    expect(value(text, 'genai_local_inter_token_latency_seconds_count{model="m"}')).toBe(4);
+    expect(value(text, 'genai_local_inter_token_latency_seconds_bucket{le="0.01",model="m"}')).toBe(0);
+    expect(value(text, 'genai_local_inter_token_latency_seconds_bucket{le="0.025",model="m"}')).toBe(4);
+  });
+
   it("counts the tokens of a stream that is left early", async () => {
     const metrics = new ServerMetrics({ loaded: [] } as unknown as ModelRegistry);
     async function* endless(): AsyncGenerator<GenerationEvent> {

@@ -16,6 +16,11 @@ interface Stream {
 export interface RunnerSettings {
   /** Pin the runner (all its threads) to this CPU, with `taskset` (see cpu-affinity.ts). */
   cpu?: number;
+  /**
+   * How long the runner may hold a stream's text events (after its first two) to send them with
+   * others in one message; the server's chunk window, as text within it becomes one chunk anyway.
+   */
+  batchMs?: number;
   /** Called when the runner crashed and a new one was started. */
   onRestart?: () => void;
 }
@@ -81,7 +86,7 @@ export class RunnerEngine implements Engine {
       });
     });
     this.ready.catch(() => {}); // observed by start() and by each request
-    this.send({ type: "load", options: this.options });
+    this.send({ type: "load", options: this.options, batchMs: this.settings.batchMs ?? 0 });
   }
 
   /** node runner-main.js, under `taskset --cpu-list CPU` when the runner is pinned. */

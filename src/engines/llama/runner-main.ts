@@ -11,19 +11,32 @@ let engine: LlamaEngine | undefined;
 const running = new Map<number, AbortController>();
 let batch: [number, GenerationEvent | "finished"][] = [];
 let flushScheduled = false;
+let batchTimer: NodeJS.Timeout | undefined;
+/** How long text may wait to travel with more (the server's chunk window); 0: every turn. */
+let batchMs = 0;
+/** Text events queued so far, per running stream. */
+const textsQueued = new Map<number, number>();
 
 const send = (message: FromRunner): void => {
   process.send?.(message);
 };
 
 /**
- * Token events from every stream in one event-loop turn travel as one IPC message, sent one
- * check phase later: node-llama-cpp starts the next decode step from a setImmediate queued in the
- * same turn as these events, so the message is written while that step runs instead of before
- * it starts (serialising and writing it is then off the path from one token to the next).
+ * Token events travel in batches. Every message costs a write that wakes the server, on the CPU
+ * this runner shares with llama.cpp's decoding, so text within the server's chunk window (which
+ * becomes one chunk there anyway) waits to travel together: one message per window for all
+ * streams instead of one per decode step. What a client waits for leaves at once: a stream's
+ * start, its first two texts (time to first token), calls, its end. Each held text carries the
+ * time it was made, so the server's latency metrics keep the engine's pace.
+ *
+ * "At once" is one check phase later: node-llama-cpp starts the next decode step from a
+ * setImmediate queued in the same turn as these events, so the message is written while that
+ * step runs instead of before it starts.
  */
 function flush(): void {
   flushScheduled = false;
+  if (batchTimer) clearTimeout(batchTimer);
+  batchTimer = undefined;
   if (batch.length === 0) return;
   const events = batch;
   batch = [];
@@ -31,6 +44,17 @@ function flush(): void {
 }
 
 function queue(id: number, event: GenerationEvent | "finished"): void {
+  if (event !== "finished" && event.type === "text" && batchMs > 0) {
+    const texts = (textsQueued.get(id) ?? 0) + 1;
+    textsQueued.set(id, texts);
+    event = { ...event, at: performance.timeOrigin + performance.now() };
+    if (texts > 2) {
+      batch.push([id, event]);
+      batchTimer ??= setTimeout(flush, batchMs);
+      return;
+    }
+  }
+  if (event === "finished") textsQueued.delete(id);
   batch.push([id, event]);
   if (!flushScheduled) {
     flushScheduled = true;
@@ -56,6 +80,7 @@ async function generate(message: Extract<ToRunner, { type: "generate" }>, model:
     fail(message.id, error);
   } finally {
     running.delete(message.id);
+    textsQueued.delete(message.id);
   }
 }
 
@@ -70,6 +95,7 @@ function answer<T>(id: number, work: Promise<T>, message: (value: T) => FromRunn
 process.on("message", (message: ToRunner) => {
   switch (message.type) {
     case "load":
+      batchMs = message.batchMs;
       LlamaEngine.load(message.options).then(
         (loaded) => {
           engine = loaded;

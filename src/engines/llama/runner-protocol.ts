@@ -3,7 +3,8 @@ import type { LlamaEngineOptions } from "./llama-engine.js";
 
 /** Messages between the API server and a model's runner process (structured-clone IPC). */
 export type ToRunner =
-  | { type: "load"; options: LlamaEngineOptions }
+  /** `batchMs`: how long text events may wait to travel together (see runner-main.ts). */
+  | { type: "load"; options: LlamaEngineOptions; batchMs: number }
   | { type: "generate"; id: number; prompt: PromptInput; sampling: SamplingOptions }
   | { type: "abort"; id: number }
   | { type: "count"; id: number; prompt: PromptInput }
