@@ -26,7 +26,7 @@ const send = (message: FromRunner): void => {
  * this runner shares with llama.cpp's decoding, so text within the server's chunk window (which
  * becomes one chunk there anyway) waits to travel together: one message per window for all
  * streams instead of one per decode step. What a client waits for leaves at once: a stream's
- * start, its first two texts (time to first token), calls, its end. Each held text carries the
+ * first two texts (time to first token), calls, its end; its start goes with the first text. Each held text carries the
  * time it was made, so the server's latency metrics keep the engine's pace.
  *
  * "At once" is one check phase later: node-llama-cpp starts the next decode step from a
@@ -53,6 +53,12 @@ function queue(id: number, event: GenerationEvent | "finished"): void {
       batchTimer ??= setTimeout(flush, batchMs);
       return;
     }
+  }
+  if (event !== "finished" && event.type === "start" && batchMs > 0) {
+    // Travels with the first text: one message and one wake-up less before the first token.
+    batch.push([id, event]);
+    batchTimer ??= setTimeout(flush, batchMs);
+    return;
   }
   if (event === "finished") textsQueued.delete(id);
   batch.push([id, event]);
