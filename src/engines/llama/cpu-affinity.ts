@@ -6,8 +6,9 @@ import path from "node:path";
  * on the main thread, handing each token back and forth; on a virtual machine whose idle CPUs
  * halt, every hand-off between two CPUs wakes a halted one, and that costs more than the step
  * itself on a tiny model. Both threads on one CPU hand off without that wake-up: on this
- * project's 2-core VM stories260K went from ~1,250 to ~1,600 tok/s on one stream and from ~1,450
- * to ~2,000 at four (bench/README.md). Runners with more threads are left to the scheduler.
+ * project's 2-core VM stories260K went from 1,066–1,451 to 1,326–1,681 tok/s on one stream and
+ * from 1,309–1,777 to 1,671–2,029 at four (bench/README.md). Runners with more threads are left
+ * to the scheduler.
  */
 export type PinMode = "auto" | "off";
 
