@@ -26,8 +26,9 @@ const send = (message: FromRunner): void => {
  * this runner shares with llama.cpp's decoding, so text within the server's chunk window (which
  * becomes one chunk there anyway) waits to travel together: one message per window for all
  * streams instead of one per decode step. What a client waits for leaves at once: a stream's
- * first two texts (time to first token), calls, its end; its start goes with the first text. Each held text carries the
- * time it was made, so the server's latency metrics keep the engine's pace.
+ * first two texts (time to first token), its calls and its end; its start goes with its first
+ * text. Each text carries the time it was made, so the server's latency metrics keep the
+ * engine's pace.
  *
  * "At once" is one check phase later: node-llama-cpp starts the next decode step from a
  * setImmediate queued in the same turn as these events, so the message is written while that
@@ -44,25 +45,21 @@ function flush(): void {
 }
 
 function queue(id: number, event: GenerationEvent | "finished"): void {
-  if (event !== "finished" && event.type === "text" && batchMs > 0) {
+  let canWait = false;
+  if (event === "finished") {
+    textsQueued.delete(id);
+  } else if (batchMs > 0 && event.type === "start") {
+    canWait = true;
+  } else if (batchMs > 0 && event.type === "text") {
     const texts = (textsQueued.get(id) ?? 0) + 1;
     textsQueued.set(id, texts);
     event = { ...event, at: performance.timeOrigin + performance.now() };
-    if (texts > 2) {
-      batch.push([id, event]);
-      batchTimer ??= setTimeout(flush, batchMs);
-      return;
-    }
+    canWait = texts > 2;
   }
-  if (event !== "finished" && event.type === "start" && batchMs > 0) {
-    // Travels with the first text: one message and one wake-up less before the first token.
-    batch.push([id, event]);
-    batchTimer ??= setTimeout(flush, batchMs);
-    return;
-  }
-  if (event === "finished") textsQueued.delete(id);
   batch.push([id, event]);
-  if (!flushScheduled) {
+  if (canWait) {
+    batchTimer ??= setTimeout(flush, batchMs);
+  } else if (!flushScheduled) {
     flushScheduled = true;
     setImmediate(() => setImmediate(flush));
   }
