@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -48,6 +49,25 @@ export function findTaskset(searchPath = process.env.PATH ?? ""): string | undef
   return undefined;
 }
 
+let usable: string | undefined | null = null;
+
+/**
+ * `taskset`, if it can set an affinity here (a sandbox may forbid sched_setaffinity, and a
+ * runner that cannot start would fail the model's load): tried once per process.
+ */
+export function usableTaskset(cpu: number): string | undefined {
+  if (usable !== null) return usable;
+  usable = findTaskset();
+  if (usable) {
+    try {
+      execFileSync(usable, ["--cpu-list", String(cpu), "true"], { stdio: "ignore", timeout: 5000 });
+    } catch {
+      usable = undefined;
+    }
+  }
+  return usable;
+}
+
 let runnersPinned = 0;
 
 /**
@@ -59,9 +79,11 @@ let runnersPinned = 0;
 export function cpuForRunner(
   mode: PinMode,
   threads: number,
-  machine: { cpus: number[] | undefined; taskset: string | undefined } = { cpus: allowedCpus(), taskset: findTaskset() },
+  machine?: { cpus: number[] | undefined; taskset: string | undefined },
 ): number | undefined {
-  const { cpus, taskset } = machine;
-  if (mode === "off" || threads !== 1 || !cpus || cpus.length < 2 || !taskset) return undefined;
+  if (mode === "off" || threads !== 1) return undefined;
+  const cpus = machine ? machine.cpus : allowedCpus();
+  const taskset = machine ? machine.taskset : cpus?.[0] === undefined ? undefined : usableTaskset(cpus[0]);
+  if (!cpus || cpus.length < 2 || !taskset) return undefined;
   return cpus[(process.pid + runnersPinned++) % cpus.length];
 }
