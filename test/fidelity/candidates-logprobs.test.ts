@@ -1,16 +1,9 @@
-import { GoogleGenAI, type ApiError as SdkApiError } from "@google/genai";
+import { type ApiError as SdkApiError } from "@google/genai";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningServer } from "../../src/cli/serve.js";
-import { startTestServer } from "../support/server.js";
+import { describe, expect, it } from "vitest";
+import { useGeminiServer } from "../support/server.js";
 
-let server: RunningServer;
-let ai: GoogleGenAI;
-beforeAll(async () => {
-  server = await startTestServer({ parallel: 4 });
-  ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: server.url } });
-});
-afterAll(async () => server?.close());
+const live = useGeminiServer({ parallel: 4 });
 
 describe("candidates and logprobs (Gemini)", () => {
   it("candidateCount 3 streams three candidates interleaved, each ending with its finishReason", async () => {
@@ -18,7 +11,7 @@ describe("candidates and logprobs (Gemini)", () => {
     const finished = new Set<number>();
     const texts = ["", "", ""];
     let lastUsage = 0;
-    for await (const chunk of await ai.models.generateContentStream({
+    for await (const chunk of await live.ai.models.generateContentStream({
       model: "stories-260k",
       contents: "Once upon a time",
       config: { candidateCount: 3, seed: 7, maxOutputTokens: 200 },
@@ -40,7 +33,7 @@ describe("candidates and logprobs (Gemini)", () => {
   });
 
   it("generateContent with candidateCount returns every candidate, and the same seed gives the same candidates", async () => {
-    const ask = () => ai.models.generateContent({ model: "stories-260k", contents: "Once upon a time", config: { candidateCount: 2, seed: 3, maxOutputTokens: 20 } });
+    const ask = () => live.ai.models.generateContent({ model: "stories-260k", contents: "Once upon a time", config: { candidateCount: 2, seed: 3, maxOutputTokens: 20 } });
     const [a, b] = [await ask(), await ask()];
     expect(a.candidates?.map((c) => c.index)).toEqual([0, 1]);
     expect(a.candidates?.map((c) => c.content?.parts?.[0]?.text)).toEqual(b.candidates?.map((c) => c.content?.parts?.[0]?.text));
@@ -48,7 +41,7 @@ describe("candidates and logprobs (Gemini)", () => {
   });
 
   it("responseLogprobs gives each chosen token's log probability and the top alternatives", async () => {
-    const response = await ai.models.generateContent({
+    const response = await live.ai.models.generateContent({
       model: "stories-260k",
       contents: "Once upon a time",
       config: { responseLogprobs: true, logprobs: 3, maxOutputTokens: 12, temperature: 0 },
@@ -68,7 +61,7 @@ describe("candidates and logprobs (Gemini)", () => {
     expect(candidate.avgLogprobs).toBeCloseTo(result.chosenCandidates!.reduce((s, c) => s + c.logProbability!, 0) / 12, 6);
 
     let streamed = 0;
-    for await (const chunk of await ai.models.generateContentStream({
+    for await (const chunk of await live.ai.models.generateContentStream({
       model: "stories-260k",
       contents: "Once upon a time",
       config: { responseLogprobs: true, maxOutputTokens: 12, temperature: 0 },
@@ -84,7 +77,7 @@ describe("candidates and logprobs (Gemini)", () => {
       [{ responseLogprobs: true, logprobs: 21 }, "logprobs"],
       [{ candidateCount: 9 }, "candidate_count"],
     ] as const) {
-      const error = await ai.models.generateContent({ model: "stories-260k", contents: "x", config }).catch((e: unknown) => e);
+      const error = await live.ai.models.generateContent({ model: "stories-260k", contents: "x", config }).catch((e: unknown) => e);
       expect((error as SdkApiError).status).toBe(400);
       expect((error as Error).message).toContain(message);
     }
@@ -92,7 +85,7 @@ describe("candidates and logprobs (Gemini)", () => {
 });
 
 describe("n and logprobs (OpenAI surface)", () => {
-  const client = () => new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1` });
+  const client = () => new OpenAI({ apiKey: "k", baseURL: `${live.server.url}/v1` });
 
   it("n = 2 gives two choices (whole and streamed) and logprobs with top_logprobs", async () => {
     const completion = await client().chat.completions.create({

@@ -1,17 +1,10 @@
-import { FunctionCallingConfigMode, GoogleGenAI, Type, type ApiError as SdkApiError, type CallableTool, type FunctionCall, type Part } from "@google/genai";
+import { FunctionCallingConfigMode, Type, type ApiError as SdkApiError, type CallableTool, type FunctionCall, type Part } from "@google/genai";
 import { Ajv } from "ajv";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningServer } from "../../src/cli/serve.js";
-import { startTestServer } from "../support/server.js";
+import { describe, expect, it } from "vitest";
+import { useGeminiServer } from "../support/server.js";
 
-let server: RunningServer;
-let ai: GoogleGenAI;
-beforeAll(async () => {
-  server = await startTestServer({ parallel: 4 });
-  ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: server.url } });
-});
-afterAll(async () => server?.close());
+const live = useGeminiServer({ parallel: 4 });
 
 const weatherParameters = {
   type: Type.OBJECT,
@@ -36,7 +29,7 @@ const declarations = [
 describe("function calling (Gemini)", () => {
   it("mode ANY forces a functionCall whose args validate against the declaration, streamed or not", async () => {
     for (let seed = 0; seed < 5; seed++) {
-      const response = await ai.models.generateContent({
+      const response = await live.ai.models.generateContent({
         model: "gemini-2.5-flash",
         contents: "What is the weather in Paris?",
         config: {
@@ -55,7 +48,7 @@ describe("function calling (Gemini)", () => {
     }
 
     const chunks = [];
-    for await (const chunk of await ai.models.generateContentStream({
+    for await (const chunk of await live.ai.models.generateContentStream({
       model: "stories-260k",
       contents: "What time is it?",
       config: { tools: [{ functionDeclarations: declarations }], toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } } },
@@ -71,7 +64,7 @@ describe("function calling (Gemini)", () => {
 
   it("mode NONE and AUTO answer with text from a model that writes no call", async () => {
     for (const mode of [FunctionCallingConfigMode.NONE, FunctionCallingConfigMode.AUTO]) {
-      const response = await ai.models.generateContent({
+      const response = await live.ai.models.generateContent({
         model: "stories-260k",
         contents: "Once upon a time",
         config: { seed: 1, maxOutputTokens: 30, tools: [{ functionDeclarations: declarations }], toolConfig: { functionCallingConfig: { mode } } },
@@ -90,7 +83,7 @@ describe("function calling (Gemini)", () => {
         return calls.map((call) => ({ functionResponse: { id: call.id, name: call.name!, response: { forecast: "sunny", degrees: 21 } } }));
       },
     };
-    const chat = ai.chats.create({
+    const chat = live.ai.chats.create({
       model: "stories-260k",
       config: {
         tools: [weatherTool],
@@ -118,10 +111,10 @@ describe("function calling (Gemini)", () => {
       { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Rome", unit: "celsius", days: 1 } } }] },
       { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { forecast: "rain" } } }] },
     ];
-    const plain = await ai.models.countTokens({ model: "stories-260k", contents: [contents[0]!] });
-    const withCall = await ai.models.countTokens({ model: "stories-260k", contents });
+    const plain = await live.ai.models.countTokens({ model: "stories-260k", contents: [contents[0]!] });
+    const withCall = await live.ai.models.countTokens({ model: "stories-260k", contents });
     expect(withCall.totalTokens!).toBeGreaterThan(plain.totalTokens! + 10);
-    const reply = await ai.models.generateContent({ model: "stories-260k", contents, config: { maxOutputTokens: 10 } });
+    const reply = await live.ai.models.generateContent({ model: "stories-260k", contents, config: { maxOutputTokens: 10 } });
     expect(reply.candidates?.[0]?.finishReason).toMatch(/^(STOP|MAX_TOKENS)$/);
   });
 
@@ -136,7 +129,7 @@ describe("function calling (Gemini)", () => {
       [{ tools: [{ functionDeclarations: declarations }], toolConfig: { functionCallingConfig: { mode: "ANY" } }, responseMimeType: "application/json" }, "cannot be combined"],
     ];
     for (const [config, message] of cases) {
-      const error = await ai.models.generateContent({ model: "stories-260k", contents: "x", config }).catch((e: unknown) => e);
+      const error = await live.ai.models.generateContent({ model: "stories-260k", contents: "x", config }).catch((e: unknown) => e);
       expect((error as SdkApiError).status, message).toBe(400);
       expect((error as Error).message).toContain(message);
     }
@@ -144,7 +137,7 @@ describe("function calling (Gemini)", () => {
 });
 
 describe("tools (OpenAI surface)", () => {
-  const client = () => new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1` });
+  const client = () => new OpenAI({ apiKey: "k", baseURL: `${live.server.url}/v1` });
   const tools = [
     {
       type: "function" as const,

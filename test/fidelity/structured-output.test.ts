@@ -1,17 +1,10 @@
-import { GoogleGenAI, Type, type ApiError as SdkApiError } from "@google/genai";
+import { Type, type ApiError as SdkApiError } from "@google/genai";
 import { Ajv } from "ajv";
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningServer } from "../../src/cli/serve.js";
-import { startTestServer } from "../support/server.js";
+import { describe, expect, it } from "vitest";
+import { useGeminiServer } from "../support/server.js";
 
-let server: RunningServer;
-let ai: GoogleGenAI;
-beforeAll(async () => {
-  server = await startTestServer({ parallel: 4 });
-  ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: server.url } });
-});
-afterAll(async () => server?.close());
+const live = useGeminiServer({ parallel: 4 });
 
 // The tiny model knows nothing about JSON: only the grammar makes its output valid.
 const responseSchema = {
@@ -43,7 +36,7 @@ describe("structured output", () => {
   it("application/json + responseSchema: 20 of 20 replies parse and validate", async () => {
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, seed) =>
-        ai.models.generateContent({
+        live.ai.models.generateContent({
           model: "gemini-2.5-flash",
           contents: "Describe a person.",
           config: { responseMimeType: "application/json", responseSchema, seed, temperature: 1, maxOutputTokens: 300 },
@@ -58,7 +51,7 @@ describe("structured output", () => {
 
   it("still streams, in pieces that join to one valid JSON document (responseJsonSchema)", async () => {
     const texts: string[] = [];
-    for await (const chunk of await ai.models.generateContentStream({
+    for await (const chunk of await live.ai.models.generateContentStream({
       model: "stories-260k",
       contents: "Describe a person.",
       config: { responseMimeType: "application/json", responseJsonSchema: jsonSchema, maxOutputTokens: 300 },
@@ -70,7 +63,7 @@ describe("structured output", () => {
   });
 
   it("application/json without a schema gives any JSON; text/x.enum gives exactly one value", async () => {
-    const any = await ai.models.generateContent({
+    const any = await live.ai.models.generateContent({
       model: "stories-260k",
       contents: "Once upon a time",
       config: { responseMimeType: "application/json", maxOutputTokens: 200, temperature: 0 },
@@ -79,7 +72,7 @@ describe("structured output", () => {
     expect(any.text).toMatch(/^\s*[[{]/);
     if (any.candidates?.[0]?.finishReason === "STOP") expect(() => JSON.parse(any.text ?? "")).not.toThrow();
     for (let seed = 0; seed < 5; seed++) {
-      const choice = await ai.models.generateContent({
+      const choice = await live.ai.models.generateContent({
         model: "stories-260k",
         contents: "Which animal?",
         config: { responseMimeType: "text/x.enum", responseSchema: { type: Type.STRING, enum: ["cat", "dog", "big bird"] }, seed },
@@ -91,7 +84,7 @@ describe("structured output", () => {
   it("an integer is written without an exponent (node-llama-cpp's own rule allows -4e-10)", async () => {
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, seed) =>
-        ai.models.generateContent({
+        live.ai.models.generateContent({
           model: "stories-260k",
           contents: "The number is",
           config: { responseMimeType: "application/json", responseSchema: { type: Type.ARRAY, items: { type: Type.INTEGER }, minItems: 8, maxItems: 8 }, seed, temperature: 2, maxOutputTokens: 200 },
@@ -112,14 +105,14 @@ describe("structured output", () => {
       [{ responseMimeType: "text/x.enum", responseSchema: { type: Type.STRING } }, "enum"],
     ];
     for (const [config, message] of cases) {
-      const error = await ai.models.generateContent({ model: "stories-260k", contents: "x", config }).catch((e: unknown) => e);
+      const error = await live.ai.models.generateContent({ model: "stories-260k", contents: "x", config }).catch((e: unknown) => e);
       expect((error as SdkApiError).status).toBe(400);
       expect((error as Error).message).toContain(message);
     }
   });
 
   it("OpenAI response_format json_schema through the openai SDK", async () => {
-    const client = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1` });
+    const client = new OpenAI({ apiKey: "k", baseURL: `${live.server.url}/v1` });
     const completion = await client.chat.completions.create({
       model: "stories-260k",
       messages: [{ role: "user", content: "Describe a person." }],

@@ -1,5 +1,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { GoogleGenAI } from "@google/genai";
+import { afterAll, beforeAll } from "vitest";
 import { startServer, type RunningServer } from "../../src/cli/serve.js";
 import { registryFrom } from "../../src/cli/options.js";
 
@@ -40,6 +42,20 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     cacheDir: options.cacheDir,
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
+}
+
+/**
+ * A test server for the whole file and an @google/genai client pointed at it: started before the
+ * file's tests, closed after them. Read `server` and `ai` inside tests (they are set in beforeAll).
+ */
+export function useGeminiServer(options: TestServerOptions = {}): { readonly server: RunningServer; readonly ai: GoogleGenAI } {
+  const live = {} as { server: RunningServer; ai: GoogleGenAI };
+  beforeAll(async () => {
+    live.server = await startTestServer(options);
+    live.ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: live.server.url } });
+  });
+  afterAll(async () => live.server?.close());
+  return live;
 }
 
 /** The value of an unlabelled gauge or counter in the server's /metrics text. */
