@@ -8,13 +8,13 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { GoogleGenAI } from "@google/genai";
 import { LlamaEngine } from "../src/engines/llama/llama-engine.js";
 import { RunnerEngine } from "../src/engines/llama/runner-engine.js";
 import type { Engine } from "../src/engines/engine.js";
 import { cpuForRunner } from "../src/engines/llama/cpu-affinity.js";
 import { engineAlone, median, timed, type Run } from "./engine-alone.js";
 import { startLocalServer } from "./local-server.js";
+import { sdkRunners } from "./sdk-runners.js";
 
 const { values } = parseArgs({
   options: {
@@ -57,6 +57,7 @@ if (layers.includes("r")) {
   runners.r = viaEngine(engine);
   closers.push(() => engine.close());
 }
+let sdk: ((streams: number) => Promise<Run>) | undefined;
 if (layers.includes("h") || layers.includes("b")) {
   const server = await startLocalServer(["--threads", "1", "--parallel", "4"]);
   closers.push(server.stop);
@@ -77,21 +78,13 @@ if (layers.includes("h") || layers.includes("b")) {
     return { tokens, ttft };
   };
   if (layers.includes("b")) {
-    const ai = new GoogleGenAI({ apiKey: "bench", httpOptions: { baseUrl: server.url } });
-    runners.b = async () => {
-      const t0 = performance.now();
-      let ttft = 0;
-      let tokens = 0;
-      for await (const chunk of await ai.models.generateContentStream({ model: "stories-260k", contents: PROMPT, config: { temperature: 0, maxOutputTokens: MAX_TOKENS } })) {
-        ttft ||= performance.now() - t0;
-        tokens = chunk.usageMetadata?.candidatesTokenCount ?? tokens;
-      }
-      return { tokens, ttft };
-    };
+    const { gemini } = sdkRunners(server.url, "stories-260k", MAX_TOKENS);
+    sdk = (streams) => gemini(PROMPT, streams);
   }
 }
 
 for (const [name, one] of Object.entries(runners)) whole[name] = (streams) => timed(streams, one);
+if (sdk) whole.b = sdk;
 
 const rows = [];
 for (const streams of values.streams!.split(",").map(Number)) {

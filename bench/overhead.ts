@@ -1,8 +1,11 @@
 /**
  * What serving costs: the same greedy generations run (a) on node-llama-cpp in this process
- * (and (a′) in a process of its own pinned to one CPU, with one thread), (b) through genai-local's Gemini API with @google/genai, (c) through its OpenAI surface with
- * the openai SDK — interleaved, repeated, medians — at 1 and 4 streams, for a short and a long
- * (prefill-bound) prompt, and for --threads 1 and 2.
+ * (and (a′) in a process of its own pinned to one CPU, with one thread), (b) through
+ * genai-local's Gemini API with @google/genai, (c) through its OpenAI surface with the openai
+ * SDK — interleaved, repeated, medians — at 1 and 4 streams, for a short and a long
+ * (prefill-bound) prompt, and for --threads 1 and 2. (zb) and (zc) time the same SDK calls
+ * against a server that answers at once: the part of (b)'s and (c)'s time to first token that
+ * is the client's own.
  *
  *   npm run bench:overhead -- [--reps 5] [--max-tokens 300] [--threads 1,2] [--prompts short,long]
  *                             [--streams 1,4] [--samples] [--json out.json]
@@ -12,11 +15,11 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { GoogleGenAI } from "@google/genai";
-import OpenAI from "openai";
 import { allowedCpus, findTaskset } from "../src/engines/llama/cpu-affinity.js";
 import { engineAlone, median, timed, type Run, type Runner } from "./engine-alone.js";
+import { startInstantServer } from "./instant-server.js";
 import { startLocalServer } from "./local-server.js";
+import { sdkRunners } from "./sdk-runners.js";
 
 const { values } = parseArgs({
   options: {
@@ -40,39 +43,7 @@ const PROMPTS = {
 /** (b) and (c): a genai-local server, driven by the official SDKs. */
 async function throughServer(threads: number): Promise<{ gemini: Runner; openai: Runner; close: () => Promise<void> }> {
   const server = await startLocalServer(["--threads", String(threads), "--parallel", "4"]);
-  const ai = new GoogleGenAI({ apiKey: "bench", httpOptions: { baseUrl: server.url } });
-  const client = new OpenAI({ apiKey: "bench", baseURL: `${server.url}/v1` });
-  const gemini: Runner = (prompt, streams) =>
-    timed(streams, async () => {
-      const t0 = performance.now();
-      let ttft = 0;
-      let tokens = 0;
-      for await (const chunk of await ai.models.generateContentStream({ model: "stories-260k", contents: prompt, config: { temperature: 0, maxOutputTokens: MAX_TOKENS } })) {
-        ttft ||= performance.now() - t0;
-        tokens = chunk.usageMetadata?.candidatesTokenCount ?? tokens;
-      }
-      return { tokens, ttft };
-    });
-  const openai: Runner = (prompt, streams) =>
-    timed(streams, async () => {
-      const t0 = performance.now();
-      let ttft = 0;
-      let tokens = 0;
-      const stream = await client.chat.completions.create({
-        model: "stories-260k",
-        messages: [{ role: "user", content: prompt }],
-        temperature: 0,
-        max_tokens: MAX_TOKENS,
-        stream: true,
-        stream_options: { include_usage: true },
-      });
-      for await (const chunk of stream) {
-        if (chunk.choices[0]?.delta.content) ttft ||= performance.now() - t0;
-        tokens = chunk.usage?.completion_tokens ?? tokens;
-      }
-      return { tokens, ttft };
-    });
-  return { gemini, openai, close: server.stop };
+  return { ...sdkRunners(server.url, "stories-260k", MAX_TOKENS), close: server.stop };
 }
 
 /**
@@ -96,6 +67,9 @@ async function pinnedEngineAlone(threads: number): Promise<{ run: Runner; close:
   return { run, close: async () => void child.disconnect() };
 }
 
+// (z): the same SDK calls against a server that answers at once — what the clients cost alone.
+const instant = await startInstantServer();
+const floor = sdkRunners(instant.url, "instant", MAX_TOKENS);
 const rows = [];
 let run = 0;
 for (const threads of values.threads!.split(",").map(Number)) {
@@ -104,6 +78,8 @@ for (const threads of values.threads!.split(",").map(Number)) {
   const server = await throughServer(threads);
   const runners: Record<string, Runner> = { "a in-process": a.run, "b gemini": server.gemini, "c openai": server.openai };
   if (aPinned) runners["a' pinned"] = aPinned.run;
+  runners["zb gemini floor"] = floor.gemini;
+  runners["zc openai floor"] = floor.openai;
   for (const [promptName, prompt] of Object.entries(PROMPTS).filter(([name]) => values.prompts!.split(",").includes(name))) {
     for (const streams of values.streams!.split(",").map(Number)) {
       const samples: Record<string, Run[]> = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
@@ -130,6 +106,8 @@ for (const threads of values.threads!.split(",").map(Number)) {
         aTtftMs: +ttft("a in-process").toFixed(1),
         bTtftMs: +ttft("b gemini").toFixed(1),
         cTtftMs: +ttft("c openai").toFixed(1),
+        zbTtftMs: +ttft("zb gemini floor").toFixed(1),
+        zcTtftMs: +ttft("zc openai floor").toFixed(1),
       });
       console.table([rows.at(-1)]);
     }
@@ -138,6 +116,7 @@ for (const threads of values.threads!.split(",").map(Number)) {
   await aPinned?.close();
   await server.close();
 }
+await instant.stop();
 console.table(rows);
 console.log(JSON.stringify({ maxTokens: MAX_TOKENS, reps: REPS, rows }));
 if (values.json) writeFileSync(values.json, `${JSON.stringify({ maxTokens: MAX_TOKENS, reps: REPS, rows }, null, 2)}\n`);
