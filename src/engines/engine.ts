@@ -68,10 +68,12 @@ export interface GenerateRequest {
   signal?: AbortSignal;
 }
 
-export type FinishReason = "STOP" | "MAX_TOKENS";
+/** SAFETY: an upstream engine withheld the rest (OpenAI's content_filter). */
+export type FinishReason = "STOP" | "MAX_TOKENS" | "SAFETY";
 
 export interface TokenUsage {
-  promptTokens: number;
+  /** Absent when the engine cannot say (an upstream whose stream reports no usage). */
+  promptTokens?: number;
   /** Prompt tokens that were already in the KV cache and not recomputed. */
   cachedPromptTokens: number;
   outputTokens: number;

@@ -144,7 +144,8 @@ export const BatchEmbedContentsRequestSchema = wireObject({
 });
 
 export interface UsageMetadata {
-  promptTokenCount: number;
+  /** Left out when the engine cannot say (an upstream that reports no usage). */
+  promptTokenCount?: number;
   candidatesTokenCount: number;
   totalTokenCount: number;
   cachedContentTokenCount?: number;
@@ -168,7 +169,7 @@ export interface LogprobsResult {
 
 export interface Candidate {
   content: { parts: ({ text: string } | FunctionCallPart)[]; role: "model" };
-  finishReason?: "STOP" | "MAX_TOKENS";
+  finishReason?: "STOP" | "MAX_TOKENS" | "SAFETY";
   index: number;
   logprobsResult?: LogprobsResult;
   avgLogprobs?: number;

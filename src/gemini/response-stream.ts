@@ -79,7 +79,7 @@ export async function* toCandidateChunks(candidates: AsyncIterable<GenerationEve
   for await (const [index, chunk] of interleave(candidates.map((events, i) => toResponseChunks(events, identity, i)))) {
     output[index] = chunk.usageMetadata.candidatesTokenCount;
     const candidatesTokenCount = output.reduce((sum, n) => sum + n, 0);
-    chunk.usageMetadata = { ...chunk.usageMetadata, candidatesTokenCount, totalTokenCount: chunk.usageMetadata.promptTokenCount + candidatesTokenCount };
+    chunk.usageMetadata = { ...chunk.usageMetadata, candidatesTokenCount, totalTokenCount: (chunk.usageMetadata.promptTokenCount ?? 0) + candidatesTokenCount };
     yield chunk;
   }
 }

@@ -159,10 +159,11 @@ export function countTokensPrompt(body: CountTokensRequest): PromptInput {
 }
 
 export function toUsageMetadata(usage: TokenUsage): UsageMetadata {
+  // Unknown prompt tokens are left out (every field is optional on Google's wire), not said to be 0.
   const metadata: UsageMetadata = {
-    promptTokenCount: usage.promptTokens,
+    ...(usage.promptTokens === undefined ? {} : { promptTokenCount: usage.promptTokens }),
     candidatesTokenCount: usage.outputTokens,
-    totalTokenCount: usage.promptTokens + usage.outputTokens,
+    totalTokenCount: (usage.promptTokens ?? 0) + usage.outputTokens,
   };
   if (usage.cachedPromptTokens > 0) metadata.cachedContentTokenCount = usage.cachedPromptTokens;
   return metadata;

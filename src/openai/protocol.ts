@@ -75,7 +75,7 @@ export const CompletionRequestSchema = z.strictObject({
 });
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
 
-export type OpenAiFinishReason = "stop" | "length" | "tool_calls";
+export type OpenAiFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
 
 export interface OpenAiUsage {
   prompt_tokens: number;

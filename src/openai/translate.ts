@@ -132,13 +132,16 @@ export function completionToGenerateRequest(body: CompletionRequest, signal?: Ab
   };
 }
 
-export const toFinishReason = (reason: FinishReason, called = false): OpenAiFinishReason => (called ? "tool_calls" : reason === "STOP" ? "stop" : "length");
+const OPENAI_FINISH: Record<FinishReason, OpenAiFinishReason> = { STOP: "stop", MAX_TOKENS: "length", SAFETY: "content_filter" };
+export const toFinishReason = (reason: FinishReason, called = false): OpenAiFinishReason => (called ? "tool_calls" : OPENAI_FINISH[reason]);
 
 export function toUsage(usage: TokenUsage): OpenAiUsage {
+  // OpenAI's usage requires a number: unknown prompt tokens (an upstream that reports none) are 0.
+  const prompt = usage.promptTokens ?? 0;
   return {
-    prompt_tokens: usage.promptTokens,
+    prompt_tokens: prompt,
     completion_tokens: usage.outputTokens,
-    total_tokens: usage.promptTokens + usage.outputTokens,
+    total_tokens: prompt + usage.outputTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens },
   };
 }
@@ -230,6 +233,7 @@ export function toChatChoice(choice: CollectedCandidate, index: number) {
   return { index, message, logprobs: toOpenAiLogprobs(choice.logprobs), finish_reason: toFinishReason(choice.finishReason, choice.calls.length > 0) };
 }
 
-export function toOpenAiModel(info: ModelInfo | { id: string }, id = info.id) {
-  return { id, object: "model", created: 0, owned_by: "genai-local" };
+/** An OpenAI model object; `max_model_len` (the context, as vLLM reports it) lets a front learn it. */
+export function toOpenAiModel(info: ModelInfo, id = info.id) {
+  return { id, object: "model", created: 0, owned_by: "genai-local", max_model_len: info.inputTokenLimit };
 }

@@ -45,6 +45,10 @@ describe("an OpenAI-compatible engine as upstream", () => {
     expect(last.usageMetadata?.promptTokenCount).toBeGreaterThan(0);
     expect(last.usageMetadata?.candidatesTokenCount).toBeLessThanOrEqual(50);
     expect(chunks.every((c) => c.modelVersion === "fronted")).toBe(true);
+    // The fronted genai-local lists its context as max_model_len, as vLLM does; the front takes it.
+    const local = await new GoogleGenAI({ apiKey: "upstream-secret", httpOptions: { baseUrl: engine.url } }).models.get({ model: "stories-260k" });
+    expect((await sdk().models.get({ model: "fronted" })).inputTokenLimit).toBe(local.inputTokenLimit);
+    expect(local.inputTokenLimit).not.toBe(32_768);
   });
 
   it("passes function declarations as OpenAI tools and brings tool calls back as functionCall parts; logprobs too", async () => {

@@ -25,15 +25,16 @@ class StreamSummary:
 
 
 def check_usage(usage: types.GenerateContentResponseUsageMetadata | None, where: str, prompt_counted: bool = True) -> None:
-    """prompt_counted=False: the prompt count may be 0 (an upstream engine that reports no
-    usage in its stream); everything else is still checked."""
+    """prompt_counted=False: the prompt count may be absent (an upstream engine that reports no
+    usage in its stream), never 0; everything else is still checked."""
     assert usage is not None, f"{where}: no usageMetadata"
-    assert usage.prompt_token_count is not None and (usage.prompt_token_count > 0 or not prompt_counted), (
-        f"{where}: promptTokenCount is {usage.prompt_token_count!r}"
-    )
+    if prompt_counted or usage.prompt_token_count is not None:
+        assert usage.prompt_token_count is not None and usage.prompt_token_count > 0, (
+            f"{where}: promptTokenCount is {usage.prompt_token_count!r}"
+        )
     assert usage.candidates_token_count is not None, f"{where}: no candidatesTokenCount"
     assert usage.total_token_count is not None, f"{where}: no totalTokenCount"
-    expected_total = usage.prompt_token_count + usage.candidates_token_count + (usage.thoughts_token_count or 0)
+    expected_total = (usage.prompt_token_count or 0) + usage.candidates_token_count + (usage.thoughts_token_count or 0)
     assert usage.total_token_count == expected_total, (
         f"{where}: totalTokenCount {usage.total_token_count} != promptTokenCount "
         f"{usage.prompt_token_count} + candidatesTokenCount {usage.candidates_token_count}"

@@ -247,15 +247,6 @@ def test_chat_turns_reach_the_engine(gclient):
     assert len(chat.get_history()) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "genai-local reports promptTokenCount 0 when the upstream's stream carries no usage "
-        "(llama-cpp-python 0.3.36 ignores stream_options.include_usage): "
-        "src/engines/upstream/openai-upstream.ts starts usage at promptTokens 0 and only replaces it "
-        "from a usage chunk. It should leave promptTokenCount out (or count it) rather than say 0."
-    ),
-)
 def test_prompt_tokens_are_not_made_up(gclient):
     response = gclient.models.generate_content(model=MODEL_ID, contents=PROMPT, config=greedy(10))
     count = response.usage_metadata.prompt_token_count

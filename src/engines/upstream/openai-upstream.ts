@@ -30,6 +30,28 @@ function upstreamError(status: number, detail: string, id: string): ApiError {
   return new ApiError("UNAVAILABLE", message);
 }
 
+/**
+ * The HTTP status an error object in an upstream's stream stands for. vLLM and llama-server put
+ * a number in `code`; OpenAI puts a string there (`context_length_exceeded`) and the kind of
+ * error in `type`.
+ */
+export function upstreamErrorStatus(error: { code?: unknown; type?: unknown }): number {
+  const code = Number(error.code);
+  if (Number.isInteger(code) && code >= 400 && code < 600) return code;
+  const kind = `${String(error.type ?? "")} ${String(error.code ?? "")}`.toLowerCase();
+  if (/rate_limit|too_many|quota/.test(kind)) return 429;
+  if (/not_found|notfound/.test(kind)) return 404;
+  if (/invalid|badrequest|bad_request|context_length|unsupported|validation/.test(kind)) return 400;
+  return 500;
+}
+
+/** An upstream's finish_reason in Google's terms (tool_calls and function_call end with STOP there). */
+export function upstreamFinishReason(reason: string): FinishReason {
+  if (reason === "length") return "MAX_TOKENS";
+  if (reason === "content_filter") return "SAFETY";
+  return "STOP";
+}
+
 function transportError(error: unknown, id: string): ApiError {
   if (error instanceof ApiError) return error;
   const text = error instanceof Error ? error.message : String(error);
@@ -63,6 +85,41 @@ export class OpenAiUpstreamEngine implements Engine {
       canEmbed: true,
       nativeTools: true,
     };
+  }
+
+  /** The engine, with its context length read from the upstream if it says (see readLimits). */
+  static async connect(spec: UpstreamSpec, timeouts?: UpstreamTimeouts): Promise<OpenAiUpstreamEngine> {
+    const engine = new OpenAiUpstreamEngine(spec, timeouts);
+    await engine.readLimits();
+    return engine;
+  }
+
+  /**
+   * Reads the model's context length from the upstream's /models, where it says: vLLM, SGLang and
+   * genai-local give `max_model_len`, some others `context_length`. An upstream that is down or
+   * silent (2 s) leaves the default; the server starts either way.
+   */
+  async readLimits(): Promise<void> {
+    try {
+      const response = await undiciRequest(`${this.spec.baseUrl}/models`, {
+        headers: { ...this.headers(), accept: "application/json" },
+        dispatcher: this.agent,
+        headersTimeout: 2_000,
+        bodyTimeout: 2_000,
+      });
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        return;
+      }
+      const body = (await response.body.json()) as { data?: { id?: unknown; max_model_len?: unknown; context_length?: unknown }[] };
+      const entry = Array.isArray(body.data) ? body.data.find((model) => model.id === this.spec.model) : undefined;
+      const limit = Number(entry?.max_model_len ?? entry?.context_length);
+      if (!Number.isSafeInteger(limit) || limit <= 0) return;
+      this.info.inputTokenLimit = limit;
+      this.info.outputTokenLimit = Math.min(this.info.outputTokenLimit, limit);
+    } catch {
+      // unreachable or not JSON: the default stays
+    }
   }
 
   load(): { active: number; queued: number } {
@@ -153,7 +210,8 @@ export class OpenAiUpstreamEngine implements Engine {
   }
 
   private async *translateStream(body: AsyncIterable<Buffer>, signal?: AbortSignal): AsyncGenerator<GenerationEvent> {
-    const usage: TokenUsage = { promptTokens: 0, cachedPromptTokens: 0, outputTokens: 0 };
+    // The prompt's tokens are known only if the upstream reports usage (stream_options.include_usage).
+    const usage: TokenUsage = { cachedPromptTokens: 0, outputTokens: 0 };
     const calls = new ToolCallAssembler();
     let finishReason: FinishReason | undefined;
     yield { type: "start", usage: { ...usage } };
@@ -170,14 +228,14 @@ export class OpenAiUpstreamEngine implements Engine {
           const data = line.slice(5).trim();
           if (data === "[DONE]") continue;
           const chunk = JSON.parse(data);
-          if (chunk.error) throw upstreamError(chunk.error.code ?? 500, chunk.error.message ?? data, this.spec.id);
+          if (chunk.error) throw upstreamError(upstreamErrorStatus(chunk.error), chunk.error.message ?? data, this.spec.id);
           if (chunk.usage) {
             usage.promptTokens = chunk.usage.prompt_tokens ?? usage.promptTokens;
             usage.outputTokens = chunk.usage.completion_tokens ?? usage.outputTokens;
             usage.cachedPromptTokens = chunk.usage.prompt_tokens_details?.cached_tokens ?? 0;
           }
           const choice = chunk.choices?.[0];
-          if (choice?.finish_reason) finishReason = choice.finish_reason === "length" ? "MAX_TOKENS" : "STOP";
+          if (choice?.finish_reason) finishReason = upstreamFinishReason(choice.finish_reason);
           calls.add(choice?.delta?.tool_calls);
           const text: unknown = choice?.delta?.content;
           if (typeof text === "string" && text.length > 0) {
