@@ -1,7 +1,7 @@
 import type { ChatTurn, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
-import { callText, checkToolUse, NO_PARAMETERS, resultText } from "../serving/tool-calls.js";
+import { callText, checkToolUse, NO_PARAMETERS, resultText, withToolPrompt } from "../serving/tool-calls.js";
 import type {
   Candidate,
   Content,
@@ -149,11 +149,17 @@ export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSi
   };
 }
 
-/** countTokens takes either `contents` or a whole `generateContentRequest`. */
-export function countTokensPrompt(body: CountTokensRequest): PromptInput {
+/**
+ * countTokens takes either `contents` or a whole `generateContentRequest`; the latter's function
+ * declarations count too, as the prompt a local model reads holds them (`toolsInPrompt`: the
+ * engine has no tool support of its own, so the serving layer writes them into the prompt).
+ */
+export function countTokensPrompt(body: CountTokensRequest, toolsInPrompt = true): PromptInput {
   if (body.generateContentRequest) {
     const inner = body.generateContentRequest;
-    return toPromptInput(inner.contents, inner.systemInstruction);
+    const prompt = toPromptInput(inner.contents, inner.systemInstruction);
+    const tools = toolsInPrompt ? toToolUse(inner.tools, inner.toolConfig) : undefined;
+    return tools ? withToolPrompt({ prompt, sampling: {}, tools }).prompt : prompt;
   }
   return toPromptInput(body.contents ?? []);
 }

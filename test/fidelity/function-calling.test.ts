@@ -118,6 +118,30 @@ describe("function calling (Gemini)", () => {
     expect(reply.candidates?.[0]?.finishReason).toMatch(/^(STOP|MAX_TOKENS)$/);
   });
 
+  it("countTokens of a generateContentRequest counts its function declarations, as generateContent's promptTokenCount does", async () => {
+    const request = {
+      contents: [{ role: "user", parts: [{ text: "What is the weather in Paris?" }] }],
+      tools: [{ functionDeclarations: declarations }],
+      toolConfig: { functionCallingConfig: { mode: "AUTO" } },
+    };
+    const count = async (generateContentRequest: object) => {
+      const response = await fetch(`${live.server.url}/v1beta/models/stories-260k:countTokens`, {
+        method: "POST",
+        body: JSON.stringify({ generateContentRequest: { model: "models/stories-260k", ...generateContentRequest } }),
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { totalTokens: number }).totalTokens;
+    };
+    const withTools = await count(request);
+    const generated = await live.ai.models.generateContent({
+      model: "stories-260k",
+      contents: request.contents,
+      config: { tools: request.tools, toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.AUTO } }, maxOutputTokens: 2 },
+    });
+    expect(withTools).toBe(generated.usageMetadata?.promptTokenCount);
+    expect(withTools).toBeGreaterThan(await count({ contents: request.contents }));
+  });
+
   it("answers 400 for tools it cannot serve", async () => {
     const cases: [object, string][] = [
       [{ tools: [{ googleSearch: {} }] }, "googleSearch"],
