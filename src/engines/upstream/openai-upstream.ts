@@ -96,16 +96,15 @@ export class OpenAiUpstreamEngine implements Engine {
 
   /**
    * Reads the model's context length from the upstream's /models, where it says: vLLM, SGLang and
-   * genai-local give `max_model_len`, some others `context_length`. An upstream that is down or
-   * silent (2 s) leaves the default; the server starts either way.
+   * genai-local give `max_model_len`, some others `context_length`. An upstream that is down,
+   * unreachable or silent for 2 s leaves the default; the server starts either way.
    */
   async readLimits(): Promise<void> {
     try {
       const response = await undiciRequest(`${this.spec.baseUrl}/models`, {
         headers: { ...this.headers(), accept: "application/json" },
         dispatcher: this.agent,
-        headersTimeout: 2_000,
-        bodyTimeout: 2_000,
+        signal: AbortSignal.timeout(2_000), // connecting included
       });
       if (response.statusCode !== 200) {
         await response.body.dump();
