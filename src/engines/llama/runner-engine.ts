@@ -6,7 +6,7 @@ import { EngineError, RequestRejectedError } from "../engine.js";
 import { EventChannel } from "../event-channel.js";
 import type { LlamaEngineOptions } from "./llama-engine.js";
 import type { FromRunner, ToRunner } from "./runner-protocol.js";
-import { findTaskset } from "./cpu-affinity.js";
+import { usableTaskset } from "./cpu-affinity.js";
 
 interface Stream {
   channel: EventChannel<GenerationEvent>;
@@ -91,7 +91,8 @@ export class RunnerEngine implements Engine {
 
   /** node runner-main.js, under `taskset --cpu-list CPU` when the runner is pinned. */
   private startProcess(options: ForkOptions): ChildProcess {
-    const taskset = this.settings.cpu === undefined ? undefined : findTaskset();
+    // Found and tried once per process, when cpuForRunner chose the CPU.
+    const taskset = this.settings.cpu === undefined ? undefined : usableTaskset(this.settings.cpu);
     if (!taskset) return fork(RUNNER_MAIN, [], { ...options, execArgv: RUNNER_EXEC_ARGV });
     return spawn(taskset, ["--cpu-list", String(this.settings.cpu), process.execPath, ...RUNNER_EXEC_ARGV, RUNNER_MAIN], options);
   }
