@@ -108,6 +108,9 @@ for (const threads of values.threads!.split(",").map(Number)) {
         cTtftMs: +ttft("c openai").toFixed(1),
         zbTtftMs: +ttft("zb gemini floor").toFixed(1),
         zcTtftMs: +ttft("zc openai floor").toFixed(1),
+        // What genai-local adds to the time to first token: beyond the engine's and the client's own.
+        bOwnTtftMs: +(ttft("b gemini") - ttft("zb gemini floor") - ttft("a in-process")).toFixed(1),
+        cOwnTtftMs: +(ttft("c openai") - ttft("zc openai floor") - ttft("a in-process")).toFixed(1),
       });
       console.table([rows.at(-1)]);
     }
