@@ -8,9 +8,9 @@
  * It runs in a process of its own, as a real server would (`instant-server.ts --serve` prints
  * its URL).
  */
-import { spawn } from "node:child_process";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
+import { startListening, type ListeningProcess } from "./local-server.js";
 
 const usage = { promptTokenCount: 5, candidatesTokenCount: 2, totalTokenCount: 7 };
 const geminiChunk = (text: string, last: boolean): string =>
@@ -51,26 +51,9 @@ function serve(): void {
   process.on("disconnect", () => process.exit(0));
 }
 
-export async function startInstantServer(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ["--import", "tsx", script, "--serve"], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`instant server exited with ${code}`)));
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
+/** The server in a child process (an IPC channel, so that it ends with the bench however the bench ends). */
+export function startInstantServer(): Promise<ListeningProcess> {
+  return startListening(["--import", "tsx", fileURLToPath(import.meta.url), "--serve"], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
 }
 
 if (process.argv[2] === "--serve") serve();

@@ -1,21 +1,21 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type SpawnOptions } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
+export interface ListeningProcess {
+  url: string;
+  pid: number;
+  stop: () => Promise<void>;
+}
+
 /**
- * Starts `genai-local serve` (built) on a free loopback port for a benchmark that was given no URL.
- * BENCH_SERVER_NODE_ARGS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
- * BENCH_SERVER_MAIN runs another build (a path to its cli/main.js), to compare two builds.
+ * Runs `node ARGS` and waits until it prints `listening on URL`; `stop` ends it with SIGTERM.
+ * stdout must be a pipe (it is read for the URL).
  */
-export async function startLocalServer(args: string[]): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, process.env.BENCH_SERVER_MAIN ?? "dist/cli/main.js", "serve", "--port", "0", "--log-level", "warn", ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, GENAI_LOCAL_MODELS_DIR: process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve(repoRoot, "../shared/models") },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+export async function startListening(args: string[], options: SpawnOptions): Promise<ListeningProcess> {
+  const child = spawn(process.execPath, args, options);
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {
@@ -23,7 +23,7 @@ export async function startLocalServer(args: string[]): Promise<{ url: string; p
       const match = /listening on (http:\/\/\S+)/.exec(out);
       if (match?.[1]) resolve(match[1]);
     });
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+    child.on("exit", (code) => reject(new Error(`node ${args.join(" ")} exited with ${code} before listening`)));
   });
   return {
     url,
@@ -34,4 +34,18 @@ export async function startLocalServer(args: string[]): Promise<{ url: string; p
         child.kill("SIGTERM");
       }),
   };
+}
+
+/**
+ * Starts `genai-local serve` (built) on a free loopback port for a benchmark that was given no URL.
+ * BENCH_SERVER_NODE_ARGS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
+ * BENCH_SERVER_MAIN runs another build (a path to its cli/main.js), to compare two builds.
+ */
+export function startLocalServer(args: string[]): Promise<ListeningProcess> {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  return startListening([...nodeArgs, process.env.BENCH_SERVER_MAIN ?? "dist/cli/main.js", "serve", "--port", "0", "--log-level", "warn", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, GENAI_LOCAL_MODELS_DIR: process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve(repoRoot, "../shared/models") },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
 }
