@@ -15,7 +15,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { allowedCpus, findTaskset } from "../src/engines/llama/cpu-affinity.js";
+import { cpuForRunner, usableTaskset } from "../src/engines/llama/cpu-affinity.js";
 import { engineAlone, median, timed, type Run, type Runner } from "./engine-alone.js";
 import { startInstantServer } from "./instant-server.js";
 import { startLocalServer } from "./local-server.js";
@@ -51,11 +51,12 @@ async function throughServer(threads: number): Promise<{ gemini: Runner; openai:
  * genai-local pins a one-thread runner, so that (b) is also compared with the same placement.
  */
 async function pinnedEngineAlone(threads: number): Promise<{ run: Runner; close: () => Promise<void> } | undefined> {
-  const taskset = findTaskset();
-  const cpus = allowedCpus();
-  if (threads !== 1 || !taskset || !cpus || cpus.length < 2) return undefined;
+  // The server's own rule for pinning a runner: one thread, two CPUs or more, a taskset that works.
+  const cpu = cpuForRunner("auto", threads);
+  const taskset = cpu === undefined ? undefined : usableTaskset(cpu);
+  if (cpu === undefined || !taskset) return undefined;
   const script = fileURLToPath(new URL("./engine-alone.ts", import.meta.url));
-  const child = spawn(taskset, ["--cpu-list", String(cpus.at(-1)), process.execPath, "--import", "tsx", script, "--serve", String(threads), String(MAX_TOKENS), modelPath], {
+  const child = spawn(taskset, ["--cpu-list", String(cpu), process.execPath, "--import", "tsx", script, "--serve", String(threads), String(MAX_TOKENS), modelPath], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   await new Promise((resolve) => child.once("message", resolve));
