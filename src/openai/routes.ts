@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Engine, GenerateRequest, GenerationEvent } from "../engines/engine.js";
 import { checkBearerKey, type ApiKeys } from "../http/auth.js";
@@ -12,6 +11,7 @@ import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { collectCandidates, totalUsage } from "../serving/candidates.js";
 import { fitDimensions } from "../serving/embedding-vectors.js";
+import { randomId } from "../serving/random-id.js";
 import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from "./protocol.js";
 import {
   chatToGenerateRequest,
@@ -68,7 +68,7 @@ export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
     const startedAt = performance.now();
     const engine = engineOr404(body.model);
     const identity: CompletionIdentity = {
-      id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("base64url")}`,
+      id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomId(12)}`,
       created: Math.floor(Date.now() / 1000),
       model: body.model,
     };

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomId } from "./random-id.js";
 import { ApiError, invalidArgument, unavailable } from "../http/errors.js";
 
 /** Google's default when a create names neither `ttl` nor `expireTime`. */
@@ -34,7 +34,7 @@ export interface ContentCacheOptions<T> {
   now?: () => number;
 }
 
-const newId = (): string => randomBytes(10).toString("hex");
+const newId = (): string => randomId(10, "hex");
 
 /**
  * The registry behind `cachedContents`: ids, expiry (a timer per entry frees it on time; a read

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomId } from "./random-id.js";
 import type { FunctionCall, GenerateRequest, GenerationEvent, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import type { JsonSchema } from "./output-constraint.js";
@@ -14,7 +14,7 @@ import type { JsonSchema } from "./output-constraint.js";
 /** The arguments schema of a function declared without parameters: it takes none. */
 export const NO_PARAMETERS: JsonSchema = { type: "object", properties: {}, additionalProperties: false };
 
-const newCallId = (): string => `call_${randomBytes(9).toString("base64url")}`;
+const newCallId = (): string => `call_${randomId(9)}`;
 
 /** The functions the model may call now. */
 export function callableFunctions(tools: ToolUse) {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomId } from "../../serving/random-id.js";
 import { ApiError } from "../../http/errors.js";
 import type { FunctionCall, TokenLogprob, ToolUse } from "../engine.js";
 import { callableFunctions } from "../../serving/tool-calls.js";
@@ -50,7 +50,7 @@ export class ToolCallAssembler {
       } catch {
         throw new ApiError("UNAVAILABLE", `Upstream engine for ${model} returned a tool call to ${name} whose arguments are not JSON.`);
       }
-      return { id: id || `call_${randomBytes(9).toString("base64url")}`, name, args: parsed as Record<string, unknown> };
+      return { id: id || `call_${randomId(9)}`, name, args: parsed as Record<string, unknown> };
     });
   }
 }
