@@ -65,6 +65,13 @@ export interface GenerateRequest {
   tools?: ToolUse;
   /** Independent replies to generate (seeds differ); served by the serving layer, not the engine. */
   candidateCount?: number;
+  /**
+   * The consumer sends no text shorter than this (UTF-16 units) until more arrives (the Gemini
+   * surface holds back a last character so that finishReason rides on text). An engine that
+   * batches its messages may keep a shorter first text until the next one instead of sending it
+   * alone.
+   */
+  firstTextMinLength?: number;
   signal?: AbortSignal;
 }
 

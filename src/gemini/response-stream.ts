@@ -6,6 +6,9 @@ import { toCandidate, toCandidatesResponse, toUsageMetadata, type CandidatePiece
 
 type Held = CandidatePiece & { usage: TokenUsage };
 
+/** The shortest text that yields a chunk at once (toResponseChunks holds back its last character). */
+export const FIRST_CHUNK_MIN_TEXT = 2;
+
 /**
  * Engine events → streamed Gemini responses for candidate `index`. `finishReason` must ride on
  * the last chunk that still has parts (the SDKs' chat history drops a turn whose last chunk has

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Engine } from "../engines/engine.js";
 import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
@@ -10,8 +9,9 @@ import type { StreamTracker } from "../http/stream-tracker.js";
 import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { fitDimensions } from "../serving/embedding-vectors.js";
+import { randomId } from "../serving/random-id.js";
 import { BatchEmbedContentsRequestSchema, CountTokensRequestSchema, EmbedContentRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
-import { collectResponse, toCandidateChunks } from "./response-stream.js";
+import { collectResponse, FIRST_CHUNK_MIN_TEXT, toCandidateChunks } from "./response-stream.js";
 import { applyCachedContent, applyCachedContentToCount, withPrefixCache, type CachedContentStore } from "./cached-contents-translate.js";
 import { countTokensPrompt, embedText, MODEL_METHODS, toGenerateRequest, toModelResource } from "./translate.js";
 
@@ -25,7 +25,7 @@ export interface GeminiRoutesOptions {
   caches?: CachedContentStore;
 }
 
-const newResponseId = (): string => randomBytes(16).toString("base64url");
+const newResponseId = (): string => randomId(16);
 
 /** `gemini-2.5-flash:streamGenerateContent` → [model, method]. */
 function splitTarget(target: string): [string, string] {
@@ -91,7 +91,7 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
     const context = { request, reply, engine, metrics, streams, startedAt, chunkWindowMs };
     return serveGeneration(
       context,
-      (signal) => withPrefixCache(toGenerateRequest(body, signal), prefix),
+      (signal) => withPrefixCache({ ...toGenerateRequest(body, signal), firstTextMinLength: FIRST_CHUNK_MIN_TEXT }, prefix),
       async (candidates, lifecycle) => {
         if (method === "generateContent") {
           const response = await collectResponse(candidates, identity);

@@ -5,9 +5,9 @@ import { RunnerEngine } from "../../src/engines/llama/runner-engine.js";
 import { modelsDir } from "../support/server.js";
 
 /** Each event and when it arrived here. */
-async function arrivals(engine: RunnerEngine, maxOutputTokens: number): Promise<{ event: GenerationEvent; at: number }[]> {
+async function arrivals(engine: RunnerEngine, maxOutputTokens: number, firstTextMinLength?: number): Promise<{ event: GenerationEvent; at: number }[]> {
   const out: { event: GenerationEvent; at: number }[] = [];
-  const request = { prompt: { turns: [{ role: "user" as const, text: "Once upon a time" }] }, sampling: { temperature: 0, maxOutputTokens } };
+  const request = { prompt: { turns: [{ role: "user" as const, text: "Once upon a time" }] }, sampling: { temperature: 0, maxOutputTokens }, firstTextMinLength };
   for await (const event of engine.generate(request)) out.push({ event, at: performance.timeOrigin + performance.now() });
   return out;
 }
@@ -36,5 +36,16 @@ describe("runner → server messages", () => {
     expect(messages(texts.slice(2).map((e) => e.at))).toBeLessThanOrEqual(Math.ceil(generationMs / 40) + 2);
     expect(messages(texts.slice(2).map((e) => e.at))).toBeLessThan(texts.length / 4);
     expect(events.at(-1)!.event.type).toBe("end");
+  });
+
+  it("keep a first text shorter than firstTextMinLength until the next text is made", async () => {
+    const texts = async (min?: number) => (await arrivals(engine, 5, min)).filter((e) => e.event.type === "text") as { event: { text: string; at: number }; at: number }[];
+    const alone = await texts();
+    // This prompt's first piece is "," — one character, which the Gemini surface holds anyway.
+    expect(alone[0]!.event.text).toBe(",");
+    const held = await texts(2);
+    expect(held.map((t) => t.event.text)).toEqual(alone.map((t) => t.event.text));
+    // It reached this process only after the second text was made: they travelled together.
+    expect(held[0]!.at).toBeGreaterThanOrEqual(held[1]!.event.at);
   });
 });

@@ -14,8 +14,10 @@ let flushScheduled = false;
 let batchTimer: NodeJS.Timeout | undefined;
 /** How long text may wait to travel with more (the server's chunk window); 0: every turn. */
 let batchMs = 0;
-/** Text events queued so far, per running stream. */
+/** Text events queued so far, per running stream (counted once its first text is long enough). */
 const textsQueued = new Map<number, number>();
+/** Characters a stream's first text still lacks before it is worth sending (see firstTextMinLength). */
+const firstTextMissing = new Map<number, number>();
 
 const send = (message: FromRunner): void => {
   process.send?.(message);
@@ -27,8 +29,10 @@ const send = (message: FromRunner): void => {
  * becomes one chunk there anyway) waits to travel together: one message per window for all
  * streams instead of one per decode step. What a client waits for leaves at once: a stream's
  * first two texts (time to first token), its calls and its end; its start goes with its first
- * text. Each text carries the time it was made, so the server's latency metrics keep the
- * engine's pace.
+ * text. A first text shorter than the request's `firstTextMinLength` (one character, which the
+ * Gemini surface would hold anyway) waits for the next text instead of waking the server alone
+ * and taking the write's cost from the decode step that makes that next text. Each text carries
+ * the time it was made, so the server's latency metrics keep the engine's pace.
  *
  * "At once" is one check phase later: node-llama-cpp starts the next decode step from a
  * setImmediate queued in the same turn as these events, so the message is written while that
@@ -48,13 +52,21 @@ function queue(id: number, event: GenerationEvent | "finished"): void {
   let canWait = false;
   if (event === "finished") {
     textsQueued.delete(id);
+    firstTextMissing.delete(id);
   } else if (batchMs > 0 && event.type === "start") {
     canWait = true;
   } else if (batchMs > 0 && event.type === "text") {
-    const texts = (textsQueued.get(id) ?? 0) + 1;
-    textsQueued.set(id, texts);
     event = { ...event, at: performance.timeOrigin + performance.now() };
-    canWait = texts > 2;
+    const missing = (firstTextMissing.get(id) ?? 0) - event.text.length;
+    if (missing > 0) {
+      firstTextMissing.set(id, missing);
+      canWait = true;
+    } else {
+      firstTextMissing.delete(id);
+      const texts = (textsQueued.get(id) ?? 0) + 1;
+      textsQueued.set(id, texts);
+      canWait = texts > 2;
+    }
   }
   batch.push([id, event]);
   if (canWait) {
@@ -73,6 +85,7 @@ function fail(id: number, error: unknown): void {
 async function generate(message: Extract<ToRunner, { type: "generate" }>, model: LlamaEngine): Promise<void> {
   const abort = new AbortController();
   running.set(message.id, abort);
+  if (message.firstTextMinLength) firstTextMissing.set(message.id, message.firstTextMinLength);
   try {
     for await (const event of model.generate({ prompt: message.prompt, sampling: message.sampling, signal: abort.signal })) {
       queue(message.id, event);
@@ -84,6 +97,7 @@ async function generate(message: Extract<ToRunner, { type: "generate" }>, model:
   } finally {
     running.delete(message.id);
     textsQueued.delete(message.id);
+    firstTextMissing.delete(message.id);
   }
 }
 
