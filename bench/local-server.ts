@@ -39,11 +39,11 @@ export async function startListening(args: string[], options: SpawnOptions): Pro
 /**
  * Starts `genai-local serve` (built) on a free loopback port for a benchmark that was given no URL.
  * BENCH_SERVER_NODE_ARGS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
- * BENCH_SERVER_MAIN runs another build (a path to its cli/main.js), to compare two builds.
+ * BENCH_SERVER_MAIN (or `main`) runs another build (a path to its cli/main.js), to compare two builds.
  */
-export function startLocalServer(args: string[]): Promise<ListeningProcess> {
+export function startLocalServer(args: string[], main = process.env.BENCH_SERVER_MAIN ?? "dist/cli/main.js"): Promise<ListeningProcess> {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  return startListening([...nodeArgs, process.env.BENCH_SERVER_MAIN ?? "dist/cli/main.js", "serve", "--port", "0", "--log-level", "warn", ...args], {
+  return startListening([...nodeArgs, main, "serve", "--port", "0", "--log-level", "warn", ...args], {
     cwd: repoRoot,
     env: { ...process.env, GENAI_LOCAL_MODELS_DIR: process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve(repoRoot, "../shared/models") },
     stdio: ["ignore", "pipe", "inherit"],
