@@ -107,6 +107,9 @@ for (const threads of values.threads!.split(",").map(Number)) {
         aTtftMs: +ttft("a in-process").toFixed(1),
         bTtftMs: +ttft("b gemini").toFixed(1),
         cTtftMs: +ttft("c openai").toFixed(1),
+        // The time-to-first-token overhead: over the engine alone, clients included.
+        bTtftOverAMs: +(ttft("b gemini") - ttft("a in-process")).toFixed(1),
+        cTtftOverAMs: +(ttft("c openai") - ttft("a in-process")).toFixed(1),
         zbTtftMs: +ttft("zb gemini floor").toFixed(1),
         zcTtftMs: +ttft("zc openai floor").toFixed(1),
         // What genai-local adds to the time to first token: beyond the engine's and the client's own.
