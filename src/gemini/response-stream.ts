@@ -12,11 +12,12 @@ export const FIRST_CHUNK_MIN_TEXT = 2;
 /**
  * Engine events → streamed Gemini responses for candidate `index`. `finishReason` must ride on
  * the last chunk that still has parts (the SDKs' chat history drops a turn whose last chunk has
- * none — and older @google/genai releases also drop one with an empty text part, so a closing
- * `{text: ""}` is no way out), so the last character of the text so far is held back until more
- * text or the end arrives, and the rest of every piece leaves at once: time to first token does
- * not wait for a second token. A one-character piece is held whole, as are function calls. A
- * generation that ends without `end` (aborted) yields nothing more.
+ * none — and @google/genai before 1.15 and google-genai (Python) 1.10–1.55 also drop one with
+ * an empty text part, so a closing `{text: ""}` is no way out), so the last character of the
+ * text so far is held back until more text or the end arrives, and the rest of every piece
+ * leaves at once: time to first token does not wait for a second token. A one-character piece
+ * is held whole (its chunk waits for the next token), as are function calls. A generation that
+ * ends without `end` (aborted) yields nothing more.
  */
 export async function* toResponseChunks(
   events: AsyncIterable<GenerationEvent>,
