@@ -5,7 +5,7 @@
  * alike. Prints time to first token (p25 / p50 / p75 / mean) and tokens/s (median) per build, as
  * a table and JSON. A change worth a few hundred microseconds needs ~150 requests per build here.
  *
- *   npm run bench:builds -- --main /path/to/other/dist/cli/main.js [--main dist/cli/main.js]
+ *   npm run bench:builds -- --main /path/to/other/dist/cli/main.js [--main …]   (one --main: this tree's build is the other)
  *                           [--requests 150] [--gap-ms 100] [--streams 1] [--surface gemini|openai]
  *                           [--max-tokens 300] [--json out.json]
  *
