@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { median, type Run } from "./engine-alone.js";
 import { startLocalServer } from "./local-server.js";
 import { sdkRunners } from "./sdk-runners.js";
+import { percentile } from "./stream-clients.js";
 
 const { values } = parseArgs({
   options: {
@@ -48,15 +49,14 @@ try {
       if (round >= WARM_UP) runs[i]!.push(result);
     }
   }
-  const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
   const rows = mains.map((main, i) => {
     const ttfts = runs[i]!.map((r) => r.ttft);
     return {
       build: main,
       requests: ttfts.length,
-      ttftP25Ms: +quantile(ttfts, 0.25).toFixed(2),
-      ttftP50Ms: +quantile(ttfts, 0.5).toFixed(2),
-      ttftP75Ms: +quantile(ttfts, 0.75).toFixed(2),
+      ttftP25Ms: +percentile(ttfts, 25).toFixed(2),
+      ttftP50Ms: +percentile(ttfts, 50).toFixed(2),
+      ttftP75Ms: +percentile(ttfts, 75).toFixed(2),
       ttftMeanMs: +(ttfts.reduce((s, t) => s + t, 0) / ttfts.length).toFixed(2),
       tokPerS: Math.round(median(runs[i]!.map((r) => (r.tokens / r.ms) * 1000))),
     };
