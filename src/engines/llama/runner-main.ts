@@ -14,10 +14,14 @@ let flushScheduled = false;
 let batchTimer: NodeJS.Timeout | undefined;
 /** How long text may wait to travel with more (the server's chunk window); 0: every turn. */
 let batchMs = 0;
-/** Text events queued so far, per running stream (counted once its first text is long enough). */
-const textsQueued = new Map<number, number>();
-/** Characters a stream's first text still lacks before it is worth sending (see firstTextMinLength). */
-const firstTextMissing = new Map<number, number>();
+
+/** What the batching knows of one running stream. */
+interface QueuedStream {
+  /** Its texts queued so far, counted once its first text is long enough. */
+  texts: number;
+  /** Characters its first text still lacks before it is worth sending (see firstTextMinLength). */
+  firstTextMissing: number;
+}
 
 const send = (message: FromRunner): void => {
   process.send?.(message);
@@ -48,24 +52,15 @@ function flush(): void {
   send({ type: "events", batch: events });
 }
 
-function queue(id: number, event: GenerationEvent | "finished"): void {
+function queue(id: number, stream: QueuedStream, event: GenerationEvent | "finished"): void {
   let canWait = false;
-  if (event === "finished") {
-    textsQueued.delete(id);
-    firstTextMissing.delete(id);
-  } else if (batchMs > 0 && event.type === "start") {
-    canWait = true;
-  } else if (batchMs > 0 && event.type === "text") {
-    event = { ...event, at: performance.timeOrigin + performance.now() };
-    const missing = (firstTextMissing.get(id) ?? 0) - event.text.length;
-    if (missing > 0) {
-      firstTextMissing.set(id, missing);
+  if (event !== "finished" && batchMs > 0) {
+    if (event.type === "start") {
       canWait = true;
-    } else {
-      firstTextMissing.delete(id);
-      const texts = (textsQueued.get(id) ?? 0) + 1;
-      textsQueued.set(id, texts);
-      canWait = texts > 2;
+    } else if (event.type === "text") {
+      event = { ...event, at: performance.timeOrigin + performance.now() };
+      stream.firstTextMissing = Math.max(0, stream.firstTextMissing - event.text.length);
+      canWait = stream.firstTextMissing > 0 || ++stream.texts > 2;
     }
   }
   batch.push([id, event]);
@@ -85,19 +80,17 @@ function fail(id: number, error: unknown): void {
 async function generate(message: Extract<ToRunner, { type: "generate" }>, model: LlamaEngine): Promise<void> {
   const abort = new AbortController();
   running.set(message.id, abort);
-  if (message.firstTextMinLength) firstTextMissing.set(message.id, message.firstTextMinLength);
+  const stream: QueuedStream = { texts: 0, firstTextMissing: message.firstTextMinLength ?? 0 };
   try {
     for await (const event of model.generate({ prompt: message.prompt, sampling: message.sampling, signal: abort.signal })) {
-      queue(message.id, event);
+      queue(message.id, stream, event);
     }
-    queue(message.id, "finished");
+    queue(message.id, stream, "finished");
   } catch (error) {
     flush();
     fail(message.id, error);
   } finally {
     running.delete(message.id);
-    textsQueued.delete(message.id);
-    firstTextMissing.delete(message.id);
   }
 }
 
