@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -11,6 +11,7 @@ import { buildServer, DEFAULT_CHUNK_WINDOW_MS } from "../http/server.js";
 import { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { AdmittedEngine } from "../serving/admission.js";
+import { randomId } from "../serving/random-id.js";
 import { isUpstreamSource } from "../engines/upstream/upstream-spec.js";
 
 export interface ServeOptions extends EngineSettings {
@@ -50,8 +51,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const local = { slots: parallel, queueSize: options.queueSize ?? 4 * parallel, queueTimeoutMs };
   // An upstream engine batches on its own hardware; admission here only bounds what we hold open.
   const upstream = { slots: 256, queueSize: options.queueSize ?? 256, queueTimeoutMs };
-  // Saved KV states of cached contents: this server's own directory, removed when it closes.
-  const stateDir = await mkdtemp(path.join(options.cacheDir ?? os.tmpdir(), "genai-local-kv-"));
+  // Saved KV states of cached contents: this server's own directory, made (mode 0700) by the
+  // runner that saves the first state and removed when the server closes. A server that never
+  // saves one leaves nothing behind, even when it is killed without a chance to clean up. The
+  // random name is known only to this server and its runners (it travels over IPC, not argv).
+  const stateDir = path.join(options.cacheDir ?? os.tmpdir(), `genai-local-kv-${randomId(12)}`);
   const removeStateDir = (): Promise<void> => rm(stateDir, { recursive: true, force: true });
   await options.models.loadAll(async (spec) => {
     const engine = await createEngine(spec, {

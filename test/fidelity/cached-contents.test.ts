@@ -1,5 +1,5 @@
 import { FunctionCallingConfigMode, GoogleGenAI, type ApiError as SdkApiError, type GenerateContentParameters, type GenerateContentResponseUsageMetadata } from "@google/genai";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -89,6 +89,8 @@ async function apiError(promise: Promise<unknown>): Promise<{ status: number; co
 
 describe("context caching", () => {
   it("creates, gets, lists, updates and deletes through ai.caches, under /v1beta and /v1", async () => {
+    // No state directory until a state is saved (a server killed before then leaves nothing).
+    expect(await readdir(cacheDir)).toEqual([]);
     const first = await ai.caches.create({
       model: MODEL,
       config: { contents: "Once upon a time, a cat sat on a mat.\n", systemInstruction: "Tell short stories.", displayName: "cats", ttl: "300s" },
@@ -103,6 +105,8 @@ describe("context caching", () => {
     const second = await ai.caches.create({ model: `models/${MODEL}`, config: { systemInstruction: "Only a system instruction." } });
     expect(Date.parse(second.expireTime!) - Date.parse(second.createTime!)).toBe(3_600_000); // Google's default TTL
     expect(await stateFiles()).toHaveLength(2);
+    const [stateDir] = await readdir(cacheDir);
+    expect((await stat(path.join(cacheDir, stateDir!))).mode & 0o777).toBe(0o700);
 
     expect(await ai.caches.get({ name: first.name! })).toEqual(first);
     const v1 = new GoogleGenAI({ apiKey: "k", apiVersion: "v1", httpOptions: { baseUrl: server.url } });

@@ -25,7 +25,6 @@ export class PrefixStates {
   /** Each saved prefix's tokens; after a runner restart they are learnt again from the files. */
   private readonly known = new Map<string, readonly Token[]>();
   private ownDir: Promise<string> | undefined;
-  private dirReady: Promise<unknown> | undefined;
 
   constructor(
     private readonly pool: SequencePool,
@@ -36,7 +35,7 @@ export class PrefixStates {
   /** Saves the state of a sequence that holds exactly the prefix; returns its id. */
   async save(sequence: LlamaContextSequence): Promise<string> {
     const id = randomUUID();
-    const file = await this.fileFor(id);
+    const file = await this.fileFor(id, true);
     await this.pool.withContextLock(() => sequence.saveStateToFile(file));
     this.known.set(id, [...sequence.contextTokens]);
     return id;
@@ -77,10 +76,10 @@ export class PrefixStates {
     await Promise.all([...this.known.keys()].map((id) => this.drop(id)));
   }
 
-  private async fileFor(id: string): Promise<string> {
+  /** The file of state `id`; `create` makes its directory first (only saving needs it). */
+  private async fileFor(id: string, create = false): Promise<string> {
     if (this.dir) {
-      this.dirReady ??= mkdir(this.dir, { recursive: true });
-      await this.dirReady;
+      if (create) await mkdir(this.dir, { recursive: true, mode: 0o700 });
       return path.join(this.dir, `${id}.kv`);
     }
     this.ownDir ??= mkdtemp(path.join(os.tmpdir(), "genai-local-kv-"));
