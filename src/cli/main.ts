@@ -32,6 +32,12 @@ program
       .default("auto")
       .env("GENAI_LOCAL_PIN"),
   )
+  .addOption(
+    new Option("--flash-attention <mode>", "llama.cpp flash attention: auto (off on the CPU alone, llama.cpp's choice with a GPU), on or off")
+      .choices(["auto", "on", "off"])
+      .default("auto")
+      .env("GENAI_LOCAL_FLASH_ATTENTION"),
+  )
   .addOption(new Option("--queue-size <n>", "requests that may wait for a free stream, per model (default: 4 × parallel)").argParser(nonNegativeInt))
   .addOption(new Option("--queue-timeout <seconds>", "longest wait for a free stream before 429").argParser(nonNegativeNumber).default(30))
   .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long running streams may take to finish").argParser(nonNegativeNumber).default(10))
@@ -54,6 +60,7 @@ program
       threads: opts.threads,
       parallel: opts.parallel,
       pin: opts.pin,
+      flashAttention: opts.flashAttention,
       progress: true,
       logLevel: opts.logLevel,
       queueSize: opts.queueSize,

@@ -4,7 +4,7 @@ import type { ModelSpec } from "../models/registry.js";
 import type { Engine } from "./engine.js";
 import { cpuForRunner, type PinMode } from "./llama/cpu-affinity.js";
 import { LlamaEngine, type LlamaEngineOptions } from "./llama/llama-engine.js";
-import { defaultThreads } from "./llama/llama-runtime.js";
+import { defaultThreads, type FlashAttentionMode } from "./llama/llama-runtime.js";
 import { RunnerEngine } from "./llama/runner-engine.js";
 import { OpenAiUpstreamEngine } from "./upstream/openai-upstream.js";
 import { isUpstreamSource, parseUpstreamSource } from "./upstream/upstream-spec.js";
@@ -26,6 +26,8 @@ export interface EngineSettings {
   onRunnerRestart?: (modelId: string) => void;
   /** Where saved prefix states (context caching) are written. */
   stateDir?: string;
+  /** Flash attention: auto (off on the CPU alone, llama.cpp's choice with a GPU), on or off. */
+  flashAttention?: FlashAttentionMode;
 }
 
 /** An upstream engine for `openai:` sources; otherwise finds (or downloads) the GGUF and loads it. */
@@ -39,6 +41,7 @@ export async function createEngine(spec: ModelSpec, settings: EngineSettings): P
     parallel: settings.parallel,
     contextSize: settings.contextSize,
     stateDir: settings.stateDir,
+    flashAttention: settings.flashAttention,
   };
   if (settings.isolate === false) return LlamaEngine.load(options);
   return RunnerEngine.start(options, {

@@ -3,7 +3,7 @@ import { statSync } from "node:fs";
 import type { LlamaContext, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
-import { defaultThreads, getRuntime } from "./llama-runtime.js";
+import { defaultThreads, flashAttentionFor, getRuntime, type FlashAttentionMode } from "./llama-runtime.js";
 import { PromptFormatter } from "./prompt-format.js";
 import { SequencePool } from "./sequence-pool.js";
 import { generateOnSequence } from "./token-generation.js";
@@ -21,6 +21,8 @@ export interface LlamaEngineOptions {
   contextSize?: number;
   /** Where saved prefix states (context caching) are written; a temp dir of its own when absent. */
   stateDir?: string;
+  /** Flash attention (see flashAttentionFor): off on the CPU alone unless asked for. */
+  flashAttention?: FlashAttentionMode;
 }
 
 export const DEFAULT_PARALLEL = 4;
@@ -40,7 +42,9 @@ export class LlamaEngine implements Engine {
   static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
     const threads = options.threads ?? defaultThreads(statSync(options.modelPath).size);
     const llama = await getRuntime(threads);
-    const model = await llama.loadModel({ modelPath: options.modelPath });
+    // For every context of the model: the generation context and the embedding one.
+    const defaultContextFlashAttention = flashAttentionFor(options.flashAttention ?? "auto", llama.gpu !== false);
+    const model = await llama.loadModel({ modelPath: options.modelPath, defaultContextFlashAttention });
     const contextSize = Math.min(options.contextSize ?? model.trainContextSize, model.trainContextSize);
     const context = await model.createContext({
       sequences: options.parallel ?? DEFAULT_PARALLEL,

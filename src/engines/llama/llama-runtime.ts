@@ -15,6 +15,22 @@ export function defaultThreads(modelBytes: number, cores = os.availableParalleli
   return Math.max(1, cores - 1);
 }
 
+export type FlashAttentionMode = "auto" | "on" | "off";
+
+/**
+ * Flash attention for a context: `auto` leaves it off when llama.cpp runs on the CPU alone and
+ * lets llama.cpp decide with a GPU. llama.cpp's own `auto` turns it on for the CPU too, where its
+ * kernel is the slower path: with stories260K on this project's 2-core VM the engine alone made
+ * 2,545–2,625 tok/s without it against 1,756–1,793 with it on one stream, 3,635–3,745 against
+ * 2,005–2,113 at four (bench/README.md), and llama.cpp's issue tracker reports the same on larger
+ * models (prompt processing up to 2× slower on CPUs).
+ */
+export function flashAttentionFor(mode: FlashAttentionMode, onGpu: boolean): boolean | "auto" {
+  if (mode === "on") return true;
+  if (mode === "off") return false;
+  return onGpu ? "auto" : false;
+}
+
 /**
  * One llama.cpp runtime per process, CPU-only unless GENAI_LOCAL_GPU asks otherwise. The first
  * caller's thread cap sticks; each context still sets its own thread count.
