@@ -26,7 +26,7 @@ export interface EngineSettings {
   onRunnerRestart?: (modelId: string) => void;
   /** Where saved prefix states (context caching) are written. */
   stateDir?: string;
-  /** Flash attention: auto (off on the CPU alone, llama.cpp's choice with a GPU), on or off. */
+  /** Flash attention: auto (llama.cpp's choice), on or off (faster on the CPU alone). */
   flashAttention?: FlashAttentionMode;
 }
 

@@ -6,16 +6,15 @@ import { flashAttentionFor } from "../../src/engines/llama/llama-runtime.js";
 import { modelsDir } from "../support/server.js";
 
 describe("flash attention", () => {
-  it("auto is off on the CPU alone and llama.cpp's choice with a GPU; on and off are kept", () => {
-    expect(flashAttentionFor("auto", false)).toBe(false);
-    expect(flashAttentionFor("auto", true)).toBe("auto");
-    expect(flashAttentionFor("on", false)).toBe(true);
-    expect(flashAttentionFor("off", true)).toBe(false);
+  it("auto is llama.cpp's choice; on and off are kept", () => {
+    expect(flashAttentionFor("auto")).toBe("auto");
+    expect(flashAttentionFor("on")).toBe(true);
+    expect(flashAttentionFor("off")).toBe(false);
   });
 
-  it("reaches the model's contexts: off by default on this CPU-only runtime, on when asked", async () => {
+  it("reaches the model's contexts: llama.cpp's choice by default, off or on when asked", async () => {
     const modelPath = path.join(modelsDir(), "stories260K.gguf");
-    for (const [mode, expected] of [[undefined, false], ["on", true]] as const) {
+    for (const [mode, expected] of [[undefined, "auto"], ["off", false], ["on", true]] as const) {
       const engine = await LlamaEngine.load({ id: "m", modelPath, threads: 1, parallel: 1, flashAttention: mode });
       try {
         // The generation context is private; what it was created with is what this test is about.
