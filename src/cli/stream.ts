@@ -1,9 +1,8 @@
 import { createEngine, type EngineSettings } from "../engines/create-engine.js";
-import { toResponseChunks } from "../gemini/response-stream.js";
+import { newResponseId, toResponseChunks } from "../gemini/response-stream.js";
 import { toGenerateRequest } from "../gemini/translate.js";
 import { DEFAULT_CHUNK_WINDOW_MS } from "../http/server.js";
 import { coalesceText } from "../serving/coalesce-text.js";
-import { randomId } from "../serving/random-id.js";
 import type { ModelRegistry } from "../models/registry.js";
 
 const SEPARATOR = "_".repeat(80);
@@ -37,7 +36,7 @@ async function streamInProcess(options: StreamOptions): Promise<void> {
   const engine = await createEngine(spec, { ...options, isolate: false });
   try {
     const request = toGenerateRequest({ contents: [{ role: "user", parts: [{ text: options.prompt }] }] });
-    const identity = { modelVersion: engine.info.id, responseId: randomId(16) };
+    const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
     for await (const chunk of toResponseChunks(coalesceText(engine.generate(request), DEFAULT_CHUNK_WINDOW_MS), identity)) {
       printChunk(chunk.candidates[0]?.content.parts.map((part) => ("text" in part ? part.text : "")).join(""));
     }

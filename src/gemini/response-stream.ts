@@ -1,10 +1,14 @@
 import type { GenerationEvent, TokenUsage } from "../engines/engine.js";
 import { collectCandidates, joinLogprobs, totalUsage } from "../serving/candidates.js";
 import { interleave } from "../serving/interleave.js";
+import { randomId } from "../serving/random-id.js";
 import type { GenerateContentResponse } from "./protocol.js";
 import { toCandidate, toCandidatesResponse, toUsageMetadata, type CandidatePiece, type ResponseIdentity } from "./translate.js";
 
 type Held = CandidatePiece & { usage: TokenUsage };
+
+/** A Gemini `responseId`: 16 random bytes, base64url (the same id on every chunk of a response). */
+export const newResponseId = (): string => randomId(16);
 
 /** The shortest text that yields a chunk at once (toResponseChunks holds back its last character). */
 export const FIRST_CHUNK_MIN_TEXT = 2;

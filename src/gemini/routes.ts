@@ -9,9 +9,8 @@ import type { StreamTracker } from "../http/stream-tracker.js";
 import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { fitDimensions } from "../serving/embedding-vectors.js";
-import { randomId } from "../serving/random-id.js";
 import { BatchEmbedContentsRequestSchema, CountTokensRequestSchema, EmbedContentRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
-import { collectResponse, FIRST_CHUNK_MIN_TEXT, toCandidateChunks } from "./response-stream.js";
+import { collectResponse, FIRST_CHUNK_MIN_TEXT, newResponseId, toCandidateChunks } from "./response-stream.js";
 import { applyCachedContent, applyCachedContentToCount, withPrefixCache, type CachedContentStore } from "./cached-contents-translate.js";
 import { countTokensPrompt, embedText, MODEL_METHODS, toGenerateRequest, toModelResource } from "./translate.js";
 
@@ -24,8 +23,6 @@ export interface GeminiRoutesOptions {
   /** Cached contents a request may name (context caching). */
   caches?: CachedContentStore;
 }
-
-const newResponseId = (): string => randomId(16);
 
 /** `gemini-2.5-flash:streamGenerateContent` → [model, method]. */
 function splitTarget(target: string): [string, string] {

@@ -14,7 +14,8 @@ import type { JsonSchema } from "./output-constraint.js";
 /** The arguments schema of a function declared without parameters: it takes none. */
 export const NO_PARAMETERS: JsonSchema = { type: "object", properties: {}, additionalProperties: false };
 
-const newCallId = (): string => `call_${randomId(9)}`;
+/** An id for a function call that came without one. */
+export const newCallId = (): string => `call_${randomId(9)}`;
 
 /** The functions the model may call now. */
 export function callableFunctions(tools: ToolUse) {

@@ -1,7 +1,6 @@
-import { randomId } from "../../serving/random-id.js";
 import { ApiError } from "../../http/errors.js";
 import type { FunctionCall, TokenLogprob, ToolUse } from "../engine.js";
-import { callableFunctions } from "../../serving/tool-calls.js";
+import { callableFunctions, newCallId } from "../../serving/tool-calls.js";
 
 /**
  * Function calling and logprobs as OpenAI-compatible engines (vLLM, SGLang, llama-server)
@@ -50,7 +49,7 @@ export class ToolCallAssembler {
       } catch {
         throw new ApiError("UNAVAILABLE", `Upstream engine for ${model} returned a tool call to ${name} whose arguments are not JSON.`);
       }
-      return { id: id || `call_${randomId(9)}`, name, args: parsed as Record<string, unknown> };
+      return { id: id || newCallId(), name, args: parsed as Record<string, unknown> };
     });
   }
 }
