@@ -27,7 +27,7 @@ export async function engineAlone(modelPath: string, threads: number, maxTokens:
   const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error });
   const model: LlamaModel = await llama.loadModel({ modelPath });
   // Flash attention as genai-local sets it by default, so that both run the same kernels.
-  const flashAttention = flashAttentionFor("auto");
+  const flashAttention = flashAttentionFor("auto", llama.gpu !== false);
   const context: LlamaContext = await model.createContext({ sequences: 4, threads, contextSize: 2048, flashAttention });
   const sequences = Array.from({ length: 4 }, () => context.getSequence());
   const run: Runner = (prompt, streams) => {

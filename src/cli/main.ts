@@ -33,7 +33,7 @@ program
       .env("GENAI_LOCAL_PIN"),
   )
   .addOption(
-    new Option("--flash-attention <mode>", "llama.cpp flash attention: auto (llama.cpp's choice: on wherever supported), on, or off (faster on the CPU alone)")
+    new Option("--flash-attention <mode>", "llama.cpp flash attention: auto (off on the CPU alone, where it is slower; llama.cpp's choice on a GPU), on, or off")
       .choices(["auto", "on", "off"])
       .default("auto")
       .env("GENAI_LOCAL_FLASH_ATTENTION"),

@@ -21,7 +21,7 @@ export interface LlamaEngineOptions {
   contextSize?: number;
   /** Where saved prefix states (context caching) are written; a temp dir of its own when absent. */
   stateDir?: string;
-  /** Flash attention (see flashAttentionFor): llama.cpp's choice unless on or off is asked for. */
+  /** Flash attention (see flashAttentionFor): off on the CPU alone, llama.cpp's choice on a GPU, unless on or off is asked for. */
   flashAttention?: FlashAttentionMode;
 }
 
@@ -43,7 +43,7 @@ export class LlamaEngine implements Engine {
     const threads = options.threads ?? defaultThreads(statSync(options.modelPath).size);
     const llama = await getRuntime(threads);
     // For every context of the model: the generation context and the embedding one.
-    const defaultContextFlashAttention = flashAttentionFor(options.flashAttention ?? "auto");
+    const defaultContextFlashAttention = flashAttentionFor(options.flashAttention ?? "auto", llama.gpu !== false);
     const model = await llama.loadModel({ modelPath: options.modelPath, defaultContextFlashAttention });
     const contextSize = Math.min(options.contextSize ?? model.trainContextSize, model.trainContextSize);
     const context = await model.createContext({

@@ -18,17 +18,16 @@ export function defaultThreads(modelBytes: number, cores = os.availableParalleli
 export type FlashAttentionMode = "auto" | "on" | "off";
 
 /**
- * Flash attention for a context: `auto` lets llama.cpp decide (it turns it on wherever the backend
- * supports it, the CPU included). On the CPU its kernel is the slower path: with stories260K on
- * this project's 2-core VM the engine alone made 2,545–2,625 tok/s with `off` against 1,756–1,793
- * on one stream, 3,635–3,745 against 2,005–2,113 at four (bench/README.md), so `off` is what to
- * pass there. Not yet the default: the quickstart replays' tests need a story that outlasts two
- * ticks of their one-second ticker, which the tiny model no longer writes with it off.
+ * Flash attention for a context. `auto` is off when llama.cpp runs on the CPU alone and llama.cpp's
+ * own choice on a GPU. llama.cpp's choice turns it on wherever the backend supports it, the CPU
+ * included, and on the CPU its kernel is the slower path: with stories260K on this project's 2-core
+ * VM the engine alone made 2,545–2,625 tok/s with it off against 1,756–1,793 on, at one stream, and
+ * 3,635–3,745 against 2,005–2,113 at four (bench/README.md). `on` and `off` are kept as asked.
  */
-export function flashAttentionFor(mode: FlashAttentionMode): boolean | "auto" {
+export function flashAttentionFor(mode: FlashAttentionMode, onGpu: boolean): boolean | "auto" {
   if (mode === "on") return true;
   if (mode === "off") return false;
-  return "auto";
+  return onGpu ? "auto" : false;
 }
 
 /**

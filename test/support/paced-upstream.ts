@@ -1,0 +1,87 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { pathToFileURL } from "node:url";
+
+/**
+ * An OpenAI-compatible engine that writes one fixed story at a set pace, a word per streamed delta:
+ * a stand-in for a model that takes seconds over a story, as Gemini does. The quickstart's third
+ * cell shows a one-second ticker running while a story streams; the tiny local model writes its
+ * whole context in under a second on the CPU, so there is nothing to tick through. Fronted by
+ * genai-local (`--upstream story=openai:URL,model=story`), the story streams for
+ * words × intervalMs on any machine, through the same upstream path vLLM would take.
+ *
+ * Standalone (for the Python suite): `tsx test/support/paced-upstream.ts [intervalMs]` prints its
+ * base URL, then serves until stdin closes or it gets SIGTERM.
+ */
+export const STORY_MODEL = "story";
+
+export const STORY = `Once upon a time, in a small town by the sea, there lived a girl named Mia who loved to
+collect shells. Every morning she walked along the beach with her little red bucket, looking for
+the shiniest ones. One day she found a shell that was bigger than her hand and sang softly when
+she held it to her ear. Mia ran home to show her grandmother, who smiled and said that the shell
+had come from far away, where the whales sing to the moon. That night Mia put the shell beside her
+bed and listened to its song until she fell asleep. She dreamed of swimming with the whales under
+a silver sky, and of a friendly turtle who showed her a garden of coral full of bright fish. When
+she woke up, the shell was quiet, but a tiny pearl lay beside it on the pillow. Mia kept the pearl
+in a box under her bed. Every summer after that, she walked to the end of the beach, held the
+shell to her ear and said thank you to the sea. And the sea, in its own slow way, always answered
+with a wave that washed over her toes and made her laugh. The end.`.replace(/\s+/g, " ");
+
+export interface PacedUpstream {
+  /** Base URL of the OpenAI surface, ending in /v1. */
+  url: string;
+  close(): Promise<void>;
+}
+
+const chunk = (delta: object, finish: string | null = null, usage?: object) =>
+  `data: ${JSON.stringify({ id: "paced", object: "chat.completion.chunk", created: 0, model: STORY_MODEL, choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
+
+export async function startPacedUpstream(intervalMs = 20): Promise<PacedUpstream> {
+  const words = STORY.split(/(?= )/);
+  const server = http.createServer((req, res) => {
+    if (req.method === "GET" && req.url === "/v1/models") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ object: "list", data: [{ id: STORY_MODEL, object: "model", max_model_len: 4096 }] }));
+      return;
+    }
+    if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
+      res.writeHead(404).end();
+      return;
+    }
+    let body = "";
+    req.on("data", (piece: Buffer) => (body += piece));
+    req.on("end", () => {
+      const request = JSON.parse(body) as { max_tokens?: number; messages?: { content?: unknown }[] };
+      const limit = Math.min(words.length, request.max_tokens ?? words.length);
+      const promptTokens = JSON.stringify(request.messages ?? []).split(/\s+/).length;
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(chunk({ role: "assistant", content: "" }));
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write(chunk({ content: words[sent++] }));
+        if (sent < limit) return;
+        clearInterval(timer);
+        const usage = { prompt_tokens: promptTokens, completion_tokens: sent, total_tokens: promptTokens + sent };
+        res.end(chunk({}, sent < words.length ? "length" : "stop", usage) + "data: [DONE]\n\n");
+      }, intervalMs);
+      res.on("close", () => clearInterval(timer)); // the client went away: stop writing
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const upstream = await startPacedUpstream(Number(process.argv[2] ?? 20));
+  process.stdout.write(`${upstream.url}\n`);
+  const stop = () => void upstream.close().then(() => process.exit(0));
+  process.on("SIGTERM", stop);
+  process.stdin.on("end", stop).resume();
+}
