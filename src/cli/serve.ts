@@ -1,4 +1,3 @@
-import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -11,7 +10,7 @@ import { buildServer, DEFAULT_CHUNK_WINDOW_MS } from "../http/server.js";
 import { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { AdmittedEngine } from "../serving/admission.js";
-import { randomId } from "../serving/random-id.js";
+import { newStateDir, removeOrphanedStateDirs, removeStateDir } from "../serving/state-dirs.js";
 import { isUpstreamSource } from "../engines/upstream/upstream-spec.js";
 
 export interface ServeOptions extends EngineSettings {
@@ -53,10 +52,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const upstream = { slots: 256, queueSize: options.queueSize ?? 256, queueTimeoutMs };
   // Saved KV states of cached contents: this server's own directory, made (mode 0700) by the
   // runner that saves the first state and removed when the server closes. A server that never
-  // saves one leaves nothing behind, even when it is killed without a chance to clean up. The
-  // random name is known only to this server and its runners (it travels over IPC, not argv).
-  const stateDir = path.join(options.cacheDir ?? os.tmpdir(), `genai-local-kv-${randomId(12)}`);
-  const removeStateDir = (): Promise<void> => rm(stateDir, { recursive: true, force: true });
+  // saves one leaves nothing behind; one killed before it could clean up leaves its directory to
+  // the next server started on the machine (see state-dirs). The random name is known only to
+  // this server and its runners (it travels over IPC, not argv).
+  const stateParent = options.cacheDir ?? os.tmpdir();
+  const orphans = await removeOrphanedStateDirs(stateParent);
+  if (orphans.length > 0) logger.info({ removed: orphans, dir: stateParent }, "removed cached-content state directories of servers no longer running");
+  const stateDir = newStateDir(stateParent);
+  const removeOwnStateDir = (): Promise<void> => removeStateDir(stateDir);
   await options.models.loadAll(async (spec) => {
     const engine = await createEngine(spec, {
       ...options,
@@ -70,7 +73,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     return new AdmittedEngine(engine, isUpstreamSource(spec.source) ? upstream : local);
   }).catch(async (error: unknown) => {
-    await removeStateDir();
+    await removeOwnStateDir();
     throw error;
   });
   const app = await buildServer({
@@ -88,7 +91,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
     await options.models.closeAll();
-    await removeStateDir();
+    await removeOwnStateDir();
     throw error;
   }
   const address = app.server.address();
@@ -105,7 +108,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       app.server.closeIdleConnections();
       await closed.finally(() => clearInterval(sweeper));
       await options.models.closeAll();
-      await removeStateDir();
+      await removeOwnStateDir();
     },
   };
 }

@@ -1,5 +1,10 @@
 import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { GoogleGenAI } from "@google/genai";
 import { describe, expect, it } from "vitest";
+import { machineTag } from "../../src/serving/state-dirs.js";
 import { spawnServer } from "../support/process.js";
 import { metricValue, waitFor } from "../support/server.js";
 import { postStream, readEvents, storyRequest } from "../support/sse.js";
@@ -61,5 +66,35 @@ describe("graceful shutdown", () => {
     expect(ended).toBeGreaterThan(0);
     expect(await exited).toBe(0);
     for (const pid of runners) expect(alive(pid)).toBe(false);
+  });
+
+  it("a server killed with cached contents alive leaves their states; the next server on the machine removes them, and nothing else", async () => {
+    const cacheDir = await mkdtemp(path.join(os.tmpdir(), "genai-local-orphans-test-"));
+    // Not to be touched: another machine's (or boot's), a running process's, a name of another form.
+    const kept = [`genai-local-kv-00000000-999999-aaaaaaaaaaaaaaaa`, `genai-local-kv-${machineTag()}-${process.pid}-bbbbbbbbbbbbbbbb`, "genai-local-kv-cccccccccccccccc"];
+    for (const name of kept) await mkdir(path.join(cacheDir, name));
+    try {
+      const killed = await spawnServer(["--cache-dir", cacheDir]);
+      const runners = childrenOf(killed.child.pid!);
+      await new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: killed.url } }).caches.create({ model: "stories-260k", config: { contents: "A cached story.\n" } });
+      const own = (await readdir(cacheDir)).filter((name) => !kept.includes(name));
+      expect(own).toEqual([expect.stringMatching(new RegExp(`^genai-local-kv-${machineTag()}-${killed.child.pid}-`))]);
+      expect((await readdir(path.join(cacheDir, own[0]!))).length).toBe(1); // the saved state
+      const exited = new Promise((resolve) => killed.child.on("exit", resolve));
+      killed.child.kill("SIGKILL");
+      await exited;
+      await waitFor(async () => runners.every((pid) => !alive(pid))); // its runner goes when it loses the server
+      expect((await readdir(cacheDir)).sort()).toEqual([...kept, own[0]!].sort());
+
+      const next = await spawnServer(["--cache-dir", cacheDir]);
+      expect((await readdir(cacheDir)).sort()).toEqual([...kept].sort());
+      expect(next.stderr()).toContain(own[0]!);
+      const stopped = new Promise((resolve) => next.child.on("exit", resolve));
+      next.child.kill("SIGTERM");
+      expect(await stopped).toBe(0);
+      expect((await readdir(cacheDir)).sort()).toEqual([...kept].sort());
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 });
