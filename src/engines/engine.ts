@@ -72,11 +72,20 @@ export interface GenerateRequest {
    * alone.
    */
   firstTextMinLength?: number;
+  /**
+   * A reply that set out to call a function and is no valid call ends with MALFORMED_FUNCTION_CALL
+   * and none of its text (Gemini's way), instead of coming back as text (what OpenAI-compatible
+   * servers do). Only for function calling done by the serving layer (see extractCalls).
+   */
+  malformedCallsEnd?: boolean;
   signal?: AbortSignal;
 }
 
-/** SAFETY: an upstream engine withheld the rest (OpenAI's content_filter). */
-export type FinishReason = "STOP" | "MAX_TOKENS" | "SAFETY";
+/**
+ * SAFETY: an upstream engine withheld the rest (OpenAI's content_filter). MALFORMED_FUNCTION_CALL:
+ * the model tried to call a function and wrote no valid call (see GenerateRequest.malformedCallsEnd).
+ */
+export type FinishReason = "STOP" | "MAX_TOKENS" | "SAFETY" | "MALFORMED_FUNCTION_CALL";
 
 export interface TokenUsage {
   /** Absent when the engine cannot say (an upstream whose stream reports no usage). */
@@ -107,7 +116,7 @@ export type GenerationEvent =
   | { type: "text"; text: string; usage: TokenUsage; logprobs?: TokenLogprob[]; at?: number }
   /** The model called functions instead of (or after) answering with text. */
   | { type: "calls"; calls: FunctionCall[]; usage: TokenUsage }
-  | { type: "end"; finishReason: FinishReason; usage: TokenUsage; logprobs?: TokenLogprob[] };
+  | { type: "end"; finishReason: FinishReason; usage: TokenUsage; logprobs?: TokenLogprob[]; finishMessage?: string };
 
 export interface ModelInfo {
   id: string;

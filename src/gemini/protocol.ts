@@ -179,8 +179,11 @@ export interface LogprobsResult {
 }
 
 export interface Candidate {
-  content: { parts: ({ text: string } | FunctionCallPart)[]; role: "model" };
-  finishReason?: "STOP" | "MAX_TOKENS" | "SAFETY";
+  /** `{}` when the model's output was withheld (MALFORMED_FUNCTION_CALL), as Google sends it. */
+  content: { parts: ({ text: string } | FunctionCallPart)[]; role: "model" } | Record<string, never>;
+  finishReason?: "STOP" | "MAX_TOKENS" | "SAFETY" | "MALFORMED_FUNCTION_CALL";
+  /** Why generation ended, when the reason needs words: a malformed call quotes what the model wrote. */
+  finishMessage?: string;
   index: number;
   logprobsResult?: LogprobsResult;
   avgLogprobs?: number;

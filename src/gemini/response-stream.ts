@@ -49,7 +49,7 @@ export async function* toResponseChunks(
     } else if (event.type === "end") {
       const last: CandidatePiece = held ?? { text: "" };
       const logprobs = joinLogprobs(last.logprobs, event.logprobs);
-      yield response({ ...last, logprobs, finishReason: event.finishReason }, event.usage);
+      yield response({ ...last, logprobs, finishReason: event.finishReason, finishMessage: event.finishMessage }, event.usage);
       return;
     }
   }

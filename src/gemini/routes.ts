@@ -88,7 +88,7 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
     const context = { request, reply, engine, metrics, streams, startedAt, chunkWindowMs };
     return serveGeneration(
       context,
-      (signal) => withPrefixCache({ ...toGenerateRequest(body, signal), firstTextMinLength: FIRST_CHUNK_MIN_TEXT }, prefix),
+      (signal) => withPrefixCache({ ...toGenerateRequest(body, signal), firstTextMinLength: FIRST_CHUNK_MIN_TEXT, malformedCallsEnd: true }, prefix),
       async (candidates, lifecycle) => {
         if (method === "generateContent") {
           const response = await collectResponse(candidates, identity);

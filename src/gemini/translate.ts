@@ -7,6 +7,7 @@ import type {
   Content,
   CountTokensRequest,
   EmbedContentRequest,
+  FunctionCallPart,
   GenerateContentRequest,
   GenerateContentResponse,
   GenerationConfig,
@@ -186,6 +187,7 @@ export interface CandidatePiece {
   calls?: FunctionCall[];
   logprobs?: TokenLogprob[];
   finishReason?: Candidate["finishReason"];
+  finishMessage?: string;
 }
 
 export function toLogprobsResult(logprobs: TokenLogprob[]): LogprobsResult {
@@ -197,10 +199,12 @@ export function toLogprobsResult(logprobs: TokenLogprob[]): LogprobsResult {
 }
 
 export function toCandidate(piece: CandidatePiece, index = 0): Candidate {
-  const parts: Candidate["content"]["parts"] = piece.text || !piece.calls?.length ? [{ text: piece.text }] : [];
+  const withheld = piece.finishReason === "MALFORMED_FUNCTION_CALL" && !piece.text && !piece.calls?.length;
+  const parts: ({ text: string } | FunctionCallPart)[] = piece.text || !piece.calls?.length ? [{ text: piece.text }] : [];
   for (const { id, name, args } of piece.calls ?? []) parts.push({ functionCall: { id, name, args } });
-  const candidate: Candidate = { content: { parts, role: "model" }, index };
+  const candidate: Candidate = { content: withheld ? {} : { parts, role: "model" }, index };
   if (piece.finishReason) candidate.finishReason = piece.finishReason;
+  if (piece.finishMessage) candidate.finishMessage = piece.finishMessage;
   if (piece.logprobs) candidate.logprobsResult = toLogprobsResult(piece.logprobs);
   return candidate;
 }

@@ -38,7 +38,7 @@ export async function serveGeneration<T>(
     const engineRequest = localTools ? withToolPrompt(generateRequest) : generateRequest;
     const candidates = candidateRequests(engineRequest).map((one) => {
       const events = meteredEvents(engine.generate(one), metrics, engine.info.id, startedAt);
-      return coalesceText(localTools ? extractCalls(events, localTools) : events, chunkWindowMs);
+      return coalesceText(localTools ? extractCalls(events, localTools, engineRequest.malformedCallsEnd) : events, chunkWindowMs);
     });
     return await respond(candidates, lifecycle);
   } finally {

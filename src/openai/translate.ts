@@ -132,7 +132,8 @@ export function completionToGenerateRequest(body: CompletionRequest, signal?: Ab
   };
 }
 
-const OPENAI_FINISH: Record<FinishReason, OpenAiFinishReason> = { STOP: "stop", MAX_TOKENS: "length", SAFETY: "content_filter" };
+// MALFORMED_FUNCTION_CALL is the Gemini surface's (the OpenAI surface asks for the text instead).
+const OPENAI_FINISH: Record<FinishReason, OpenAiFinishReason> = { STOP: "stop", MAX_TOKENS: "length", SAFETY: "content_filter", MALFORMED_FUNCTION_CALL: "stop" };
 export const toFinishReason = (reason: FinishReason, called = false): OpenAiFinishReason => (called ? "tool_calls" : OPENAI_FINISH[reason]);
 
 export function toUsage(usage: TokenUsage): OpenAiUsage {

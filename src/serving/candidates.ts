@@ -19,6 +19,7 @@ export interface CollectedCandidate {
   calls: FunctionCall[];
   logprobs?: TokenLogprob[];
   finishReason: FinishReason;
+  finishMessage?: string;
   usage: TokenUsage;
 }
 
@@ -34,7 +35,9 @@ export async function collectCandidate(events: AsyncIterable<GenerationEvent>): 
     } else if (event.type === "calls") {
       calls.push(...event.calls);
     } else if (event.type === "end") {
-      return { text, calls, logprobs: joinLogprobs(logprobs, event.logprobs), finishReason: event.finishReason, usage: event.usage };
+      const whole: CollectedCandidate = { text, calls, logprobs: joinLogprobs(logprobs, event.logprobs), finishReason: event.finishReason, usage: event.usage };
+      if (event.finishMessage) whole.finishMessage = event.finishMessage;
+      return whole;
     }
   }
   return undefined;

@@ -100,11 +100,33 @@ export function parseCalls(text: string, tools: ToolUse): FunctionCall[] | undef
 }
 
 /**
+ * Whether a reply that is no valid call set out to be one: it begins as the instruction's
+ * `{"name": …` (or an array of such), and is either not JSON at all or JSON whose objects hold
+ * nothing but `name` and `args`. JSON of another shape (`{"name": "Ada", "age": 36}` asked for
+ * as data) is an answer, not a call.
+ */
+export function isMalformedCall(text: string): boolean {
+  if (!/^\s*\[?\s*\{\s*"name"\s*:/.test(text)) return false;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return true;
+  }
+  const items = Array.isArray(value) ? value : [value];
+  return items.every((item) => typeof item === "object" && item !== null && !Array.isArray(item) && Object.keys(item).every((key) => key === "name" || key === "args"));
+}
+
+/**
  * Turns a reply that is a function call into a `calls` event. Text that starts like JSON is
  * held until the end (it may be a call); any other text streams as it comes. In mode ANY the
- * grammar makes the whole reply a call.
+ * grammar makes the whole reply a call. A reply that ended by itself as a failed call (an
+ * undeclared function, arguments that are no object, broken JSON: see isMalformedCall) is text
+ * again, or with `malformedCallsEnd` an end with MALFORMED_FUNCTION_CALL and no text, its
+ * `finishMessage` quoting what the model wrote, as Gemini answers. One cut short by the token
+ * limit stays text with MAX_TOKENS.
  */
-export async function* extractCalls(events: AsyncIterable<GenerationEvent>, tools: ToolUse): AsyncGenerator<GenerationEvent> {
+export async function* extractCalls(events: AsyncIterable<GenerationEvent>, tools: ToolUse, malformedCallsEnd = false): AsyncGenerator<GenerationEvent> {
   const held: Extract<GenerationEvent, { type: "text" }>[] = [];
   let holding = true;
   let seen = "";
@@ -121,8 +143,14 @@ export async function* extractCalls(events: AsyncIterable<GenerationEvent>, tool
     }
     if (event.type === "end" && holding) {
       const calls = parseCalls(seen, tools);
-      if (calls) yield { type: "calls", calls, usage: event.usage };
-      else yield* held;
+      if (calls) {
+        yield { type: "calls", calls, usage: event.usage };
+      } else if (malformedCallsEnd && event.finishReason === "STOP" && isMalformedCall(seen)) {
+        yield { type: "end", finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: `Malformed function call: ${seen.trim()}`, usage: event.usage };
+        return;
+      } else {
+        yield* held;
+      }
     }
     yield event;
   }

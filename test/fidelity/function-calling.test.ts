@@ -3,6 +3,7 @@ import { Ajv } from "ajv";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { useGeminiServer } from "../support/server.js";
+import { postStream, readEvents } from "../support/sse.js";
 
 const live = useGeminiServer({ parallel: 4 });
 
@@ -72,6 +73,38 @@ describe("function calling (Gemini)", () => {
       expect(response.functionCalls).toBeUndefined();
       expect(response.text?.length).toBeGreaterThan(0);
     }
+  });
+
+  it("a reply that sets out to call an undeclared function ends MALFORMED_FUNCTION_CALL with no content, streamed and whole", async () => {
+    // The response schema makes the model write a call of a function nobody declared.
+    const config = {
+      tools: [{ functionDeclarations: declarations }],
+      responseMimeType: "application/json",
+      responseSchema: { type: Type.OBJECT, properties: { name: { type: Type.STRING, enum: ["delete_everything"] }, args: { type: Type.OBJECT, properties: {} } }, required: ["name", "args"] },
+    };
+    const chunks = [];
+    for await (const chunk of await live.ai.models.generateContentStream({ model: "stories-260k", contents: "Clean up.", config })) chunks.push(chunk);
+    expect(chunks).toHaveLength(1);
+    const [candidate] = chunks[0]!.candidates!;
+    expect(candidate?.finishReason).toBe("MALFORMED_FUNCTION_CALL");
+    expect(candidate?.content?.parts).toBeUndefined();
+    expect(chunks[0]!.text).toBeUndefined();
+    expect(chunks[0]!.functionCalls).toBeUndefined();
+    expect(chunks[0]!.usageMetadata?.candidatesTokenCount).toBeGreaterThan(0);
+    // finishMessage quotes what the model wrote, on the wire (@google/genai does not copy the field, as with Google's own).
+    const { tools, responseMimeType, responseSchema } = config;
+    const events = await readEvents(await postStream(live.server.url, { contents: [{ role: "user", parts: [{ text: "Clean up." }] }], tools, generationConfig: { responseMimeType, responseSchema } }));
+    expect(events.map((e) => e.data.candidates[0])).toEqual([
+      { content: {}, index: 0, finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: expect.stringMatching(/^Malformed function call: \{\s*"name":\s*"delete_everything"/) },
+    ]);
+
+    const whole = await live.ai.models.generateContent({ model: "stories-260k", contents: "Clean up.", config });
+    expect(whole.candidates?.[0]).toMatchObject({ finishReason: "MALFORMED_FUNCTION_CALL", content: {} });
+    expect(whole.text).toBeUndefined();
+    // A chat keeps no model turn for it in its curated history.
+    const chat = live.ai.chats.create({ model: "stories-260k", config });
+    await chat.sendMessage({ message: "Clean up." });
+    expect(chat.getHistory(true).filter((turn) => turn.role === "model")).toEqual([]);
   });
 
   it("the SDK's automatic function calling loop runs the function and sends its result back", async () => {
@@ -177,6 +210,22 @@ describe("tools (OpenAI surface)", () => {
       },
     },
   ];
+
+  it("a reply that is a failed call comes back as text, as OpenAI-compatible servers return it", async () => {
+    const completion = await client().chat.completions.create({
+      model: "stories-260k",
+      messages: [{ role: "user", content: "Clean up." }],
+      tools,
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "call", schema: { type: "object", properties: { name: { enum: ["delete_everything"] }, args: { type: "object", properties: {} } }, required: ["name", "args"] } },
+      },
+    });
+    const choice = completion.choices[0]!;
+    expect(choice.finish_reason).toBe("stop");
+    expect(choice.message.tool_calls ?? []).toEqual([]);
+    expect(JSON.parse(choice.message.content!)).toEqual({ name: "delete_everything", args: {} });
+  });
 
   it("tool_choice required gives tool_calls with valid arguments, whole and streamed", async () => {
     const completion = await client().chat.completions.create({

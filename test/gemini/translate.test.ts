@@ -150,6 +150,20 @@ describe("engine events → streamed responses", () => {
     expect(chunks[2]?.candidates[0]?.finishReason).toBe("STOP");
   });
 
+  it("a malformed function call is one chunk with empty content, its finishReason and finishMessage, as Google sends it", async () => {
+    const end = { type: "end", finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: 'Malformed function call: {"name":"rm_rf"}', usage: usage(4) } as const;
+    const chunks = await collect(toResponseChunks(events([{ type: "start", usage: usage(0) }, end]), identity));
+    expect(chunks).toEqual([
+      {
+        candidates: [{ content: {}, index: 0, finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: 'Malformed function call: {"name":"rm_rf"}' }],
+        usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 4, totalTokenCount: 9 },
+        ...identity,
+      },
+    ]);
+    const whole = await collectResponse([events([{ type: "start", usage: usage(0) }, end])], identity);
+    expect(whole?.candidates).toEqual(chunks[0]!.candidates);
+  });
+
   it("ends without a final chunk when the generation was aborted", async () => {
     const chunks = await collect(
       toResponseChunks(events([{ type: "start", usage: usage(0) }, { type: "text", text: "a", usage: usage(1) }]), identity),

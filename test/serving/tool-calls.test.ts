@@ -5,7 +5,7 @@ import { toGenerateRequest } from "../../src/gemini/translate.js";
 import { parseBody } from "../../src/http/validate.js";
 import { ChatCompletionRequestSchema } from "../../src/openai/protocol.js";
 import { chatToGenerateRequest } from "../../src/openai/translate.js";
-import { callSchema, extractCalls, parseCalls, withToolPrompt } from "../../src/serving/tool-calls.js";
+import { callSchema, extractCalls, isMalformedCall, parseCalls, withToolPrompt } from "../../src/serving/tool-calls.js";
 
 const tools: ToolUse = {
   mode: "AUTO",
@@ -18,9 +18,9 @@ const usage: TokenUsage = { promptTokens: 3, cachedPromptTokens: 0, outputTokens
 const text = (t: string): GenerationEvent => ({ type: "text", text: t, usage });
 const end: GenerationEvent = { type: "end", finishReason: "STOP", usage };
 
-async function run(events: GenerationEvent[], use: ToolUse = tools): Promise<GenerationEvent[]> {
+async function run(events: GenerationEvent[], use: ToolUse = tools, malformedCallsEnd = false): Promise<GenerationEvent[]> {
   const out: GenerationEvent[] = [];
-  for await (const event of extractCalls((async function* () { yield* events; })(), use)) out.push(event);
+  for await (const event of extractCalls((async function* () { yield* events; })(), use, malformedCallsEnd)) out.push(event);
   return out;
 }
 
@@ -42,6 +42,32 @@ describe("function calls from a local model's text", () => {
     // JSON that is not a call is text after all, with nothing lost.
     const notCall = await run([text('{"a":'), text(" 1}"), end]);
     expect(notCall.filter((e) => e.type === "text").map((e) => (e as { text: string }).text).join("")).toBe('{"a": 1}');
+  });
+
+  it("tells a failed call (the instruction's shape, broken or naming no declared function) from JSON asked for as data", () => {
+    expect(isMalformedCall('{"name": "rm_rf", "args": {}}')).toBe(true);
+    expect(isMalformedCall(' [{"name": "get_time", "args": {}}, {"name": "nope"}]')).toBe(true);
+    expect(isMalformedCall('{"name": "get_weather", "args": {"city": "Oslo"}')).toBe(true); // a brace short
+    expect(isMalformedCall('{"name": "get_time", "args": [1]}')).toBe(true);
+    expect(isMalformedCall('{"name": "Ada", "age": 36}')).toBe(false);
+    expect(isMalformedCall('{"city": "Oslo"}')).toBe(false);
+    expect(isMalformedCall("The name is Ada.")).toBe(false);
+  });
+
+  it("with malformedCallsEnd (the Gemini surface), a failed call ends MALFORMED_FUNCTION_CALL with no text; otherwise it is text", async () => {
+    const failed = [text('{"name": "rm'), text('_rf", "args": {}}'), end];
+    const gemini = await run(failed, tools, true);
+    expect(gemini).toEqual([{ type: "end", finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: 'Malformed function call: {"name": "rm_rf", "args": {}}', usage }]);
+    const openai = await run(failed, tools, false);
+    expect(openai.map((e) => e.type)).toEqual(["text", "text", "end"]);
+    expect(openai.at(-1)).toEqual(end);
+    // Cut short by the token limit: what was written so far, with MAX_TOKENS.
+    const cut = await run([text('{"name": "get_weather", "args": {"ci'), { ...end, finishReason: "MAX_TOKENS" }], tools, true);
+    expect(cut.map((e) => e.type)).toEqual(["text", "end"]);
+    expect(cut.at(-1)).toMatchObject({ finishReason: "MAX_TOKENS" });
+    // Data that happens to have a name, and a valid call, are untouched.
+    expect((await run([text('{"name": "Ada", "age": 36}'), end], tools, true)).map((e) => e.type)).toEqual(["text", "end"]);
+    expect((await run([text('{"name": "get_time", "args": {}}'), end], tools, true)).map((e) => e.type)).toEqual(["calls", "end"]);
   });
 
   it("describes callable functions in the system instruction; mode ANY adds the call grammar for the allowed ones", () => {

@@ -59,6 +59,35 @@ def test_function_declarations_yield_function_calls(client):
     assert isinstance(call.args["unit"], str)
 
 
+def test_a_call_of_an_undeclared_function_is_malformed_function_call(client):
+    """The response schema makes the model write a call of a function nobody declared: the
+    candidate ends MALFORMED_FUNCTION_CALL with no content, streamed and whole, and a chat
+    keeps no model turn for it."""
+    declaration = types.FunctionDeclaration.from_callable(client=client, callable=get_weather)
+    config = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=[declaration])],
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        response_mime_type="application/json",
+        response_schema={
+            "type": "OBJECT",
+            "properties": {"name": {"type": "STRING", "enum": ["delete_everything"]}, "args": {"type": "OBJECT", "properties": {}}},
+            "required": ["name", "args"],
+        },
+    )
+    chunks = list(client.models.generate_content_stream(model=MODEL_ID, contents="Clean up.", config=config))
+    assert len(chunks) == 1, chunks
+    candidate = chunks[0].candidates[0]
+    assert candidate.finish_reason == types.FinishReason.MALFORMED_FUNCTION_CALL
+    assert not (candidate.content and candidate.content.parts)
+    assert chunks[0].text is None and chunks[0].function_calls is None
+    whole = client.models.generate_content(model=MODEL_ID, contents="Clean up.", config=config)
+    assert whole.candidates[0].finish_reason == types.FinishReason.MALFORMED_FUNCTION_CALL
+    assert whole.text is None
+    chat = client.chats.create(model=MODEL_ID, config=config)
+    chat.send_message("Clean up.")
+    assert [turn for turn in chat.get_history(curated=True) if turn.role == "model"] == []
+
+
 def test_automatic_function_calling_runs_the_python_function(client):
     calls.clear()
     response = client.models.generate_content(
