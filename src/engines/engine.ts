@@ -66,13 +66,6 @@ export interface GenerateRequest {
   /** Independent replies to generate (seeds differ); served by the serving layer, not the engine. */
   candidateCount?: number;
   /**
-   * The consumer sends no text shorter than this (UTF-16 units) until more arrives (the Gemini
-   * surface holds back a last character so that finishReason rides on text). An engine that
-   * batches its messages may keep a shorter first text until the next one instead of sending it
-   * alone.
-   */
-  firstTextMinLength?: number;
-  /**
    * A reply that set out to call a function and is no valid call ends with MALFORMED_FUNCTION_CALL
    * and none of its text (Gemini's way), instead of coming back as text (what OpenAI-compatible
    * servers do). Only for function calling done by the serving layer (see extractCalls).

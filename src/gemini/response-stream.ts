@@ -10,18 +10,22 @@ type Held = CandidatePiece & { usage: TokenUsage };
 /** A Gemini `responseId`: 16 random bytes, base64url (the same id on every chunk of a response). */
 export const newResponseId = (): string => randomId(16);
 
-/** The shortest text that yields a chunk at once (toResponseChunks holds back its last character). */
-export const FIRST_CHUNK_MIN_TEXT = 2;
+const TURN_OVER = Symbol("turn over");
+/** Resolves once the event loop has finished the work of this turn (the I/O that woke it). */
+const endOfTurn = (): Promise<typeof TURN_OVER> => new Promise((resolve) => setImmediate(resolve, TURN_OVER));
 
 /**
  * Engine events → streamed Gemini responses for candidate `index`. `finishReason` must ride on
  * the last chunk that still has parts (the SDKs' chat history drops a turn whose last chunk has
  * none — and @google/genai before 1.15 and google-genai (Python) 1.10–1.55 also drop one with
- * an empty text part, so a closing `{text: ""}` is no way out), so the last character of the
- * text so far is held back until more text or the end arrives, and the rest of every piece
- * leaves at once: time to first token does not wait for a second token. A one-character piece
- * is held whole (its chunk waits for the next token), as are function calls. A generation that
- * ends without `end` (aborted) yields nothing more.
+ * an empty text part), so the last character of the text so far is held back until more text or
+ * the end arrives, and the rest of every piece leaves at once. A first piece of one character
+ * is the exception: time to first token does not wait for a second token (on a 7B model on a CPU
+ * that is a whole token's time), so it waits only for the end of the event-loop turn that brought
+ * it — an end that came with it (a limit of one token, a runner's batch) still makes one chunk —
+ * and then leaves whole; should the model stop right after it, the last chunk carries
+ * `{text: ""}` with the finishReason, as Google's own streams sometimes end. Function calls are
+ * held whole. A generation that ends without `end` (aborted) yields nothing more.
  */
 export async function* toResponseChunks(
   events: AsyncIterable<GenerationEvent>,
@@ -29,29 +33,56 @@ export async function* toResponseChunks(
   index = 0,
 ): AsyncGenerator<GenerateContentResponse> {
   const response = (piece: CandidatePiece, usage: TokenUsage) => toCandidatesResponse([toCandidate(piece, index)], toUsageMetadata(usage), identity);
+  const source = events[Symbol.asyncIterator]();
   let held: Held | undefined;
-  for await (const event of events) {
-    if (event.type === "text") {
-      const heldText = held && !held.calls ? held : undefined;
-      if (held && !heldText) yield response(held, held.usage);
-      const text = (heldText?.text ?? "") + event.text;
-      const logprobs = joinLogprobs(heldText?.logprobs, event.logprobs);
-      const cut = text.length - lastCodePointLength(text);
-      if (cut > 0) {
-        yield response(logprobs ? { text: text.slice(0, cut), logprobs } : { text: text.slice(0, cut) }, event.usage);
-        held = { text: text.slice(cut), usage: event.usage };
+  let textSent = false;
+  let ahead: Promise<IteratorResult<GenerationEvent>> | undefined;
+  try {
+    for (;;) {
+      let result: IteratorResult<GenerationEvent>;
+      if (held && !held.calls && held.text && !textSent) {
+        ahead = source.next();
+        const first = await Promise.race([ahead, endOfTurn()]);
+        if (first === TURN_OVER) {
+          textSent = true;
+          const { usage, ...piece } = held;
+          held = undefined;
+          yield response(piece, usage);
+          continue;
+        }
+        result = first;
       } else {
-        held = logprobs ? { text, logprobs, usage: event.usage } : { text, usage: event.usage };
+        result = await (ahead ?? source.next());
       }
-    } else if (event.type === "calls") {
-      if (held) yield response(held, held.usage);
-      held = { text: "", calls: event.calls, usage: event.usage };
-    } else if (event.type === "end") {
-      const last: CandidatePiece = held ?? { text: "" };
-      const logprobs = joinLogprobs(last.logprobs, event.logprobs);
-      yield response({ ...last, logprobs, finishReason: event.finishReason, finishMessage: event.finishMessage }, event.usage);
-      return;
+      ahead = undefined;
+      if (result.done) return;
+      const event = result.value;
+      if (event.type === "text") {
+        const heldText = held && !held.calls ? held : undefined;
+        if (held && !heldText) yield response(held, held.usage);
+        const text = (heldText?.text ?? "") + event.text;
+        const logprobs = joinLogprobs(heldText?.logprobs, event.logprobs);
+        const cut = text.length - lastCodePointLength(text);
+        if (cut > 0) {
+          textSent = true;
+          yield response(logprobs ? { text: text.slice(0, cut), logprobs } : { text: text.slice(0, cut) }, event.usage);
+          held = { text: text.slice(cut), usage: event.usage };
+        } else {
+          held = logprobs ? { text, logprobs, usage: event.usage } : { text, usage: event.usage };
+        }
+      } else if (event.type === "calls") {
+        if (held) yield response(held, held.usage);
+        held = { text: "", calls: event.calls, usage: event.usage };
+      } else if (event.type === "end") {
+        const last: CandidatePiece = held ?? { text: "" };
+        const logprobs = joinLogprobs(last.logprobs, event.logprobs);
+        yield response({ ...last, logprobs, finishReason: event.finishReason, finishMessage: event.finishMessage }, event.usage);
+        return;
+      }
     }
+  } finally {
+    // Whoever stops reading (a client gone) stops the events too.
+    await source.return?.();
   }
 }
 

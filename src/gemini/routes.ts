@@ -10,7 +10,7 @@ import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { fitDimensions } from "../serving/embedding-vectors.js";
 import { BatchEmbedContentsRequestSchema, CountTokensRequestSchema, EmbedContentRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
-import { collectResponse, FIRST_CHUNK_MIN_TEXT, newResponseId, toCandidateChunks } from "./response-stream.js";
+import { collectResponse, newResponseId, toCandidateChunks } from "./response-stream.js";
 import { applyCachedContent, applyCachedContentToCount, withPrefixCache, type CachedContentStore } from "./cached-contents-translate.js";
 import { countTokensPrompt, embedText, MODEL_METHODS, toGenerateRequest, toModelResource } from "./translate.js";
 
@@ -88,7 +88,7 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
     const context = { request, reply, engine, metrics, streams, startedAt, chunkWindowMs };
     return serveGeneration(
       context,
-      (signal) => withPrefixCache({ ...toGenerateRequest(body, signal), firstTextMinLength: FIRST_CHUNK_MIN_TEXT, malformedCallsEnd: true }, prefix),
+      (signal) => withPrefixCache({ ...toGenerateRequest(body, signal), malformedCallsEnd: true }, prefix),
       async (candidates, lifecycle) => {
         if (method === "generateContent") {
           const response = await collectResponse(candidates, identity);

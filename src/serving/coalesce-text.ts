@@ -6,8 +6,8 @@ type TextEvent = Extract<GenerationEvent, { type: "text" }>;
 /**
  * Merges text produced within `windowMs` of the last chunk sent into one chunk, as Google's
  * chunks hold several tokens. The first two texts go out at once (time to first token is not
- * delayed, even when the first piece is one character, which the Gemini surface holds back until
- * the next text exists so that finishReason rides on text), and so does any text that arrives
+ * delayed, and the Gemini surface, which holds back the last character of the text so far, has
+ * its first whole piece out by the second), and so does any text that arrives
  * after a longer gap, so a slow model streams token by token while a fast one stops paying
  * per-chunk costs (JSON, framing, the client's parser) for every token. "At once" is at the end
  * of the event-loop turn, so that texts arriving together become one chunk.

@@ -5,9 +5,9 @@ import { RunnerEngine } from "../../src/engines/llama/runner-engine.js";
 import { modelsDir } from "../support/server.js";
 
 /** Each event and when it arrived here. */
-async function arrivals(engine: RunnerEngine, maxOutputTokens: number, firstTextMinLength?: number): Promise<{ event: GenerationEvent; at: number }[]> {
+async function arrivals(engine: RunnerEngine, maxOutputTokens: number): Promise<{ event: GenerationEvent; at: number }[]> {
   const out: { event: GenerationEvent; at: number }[] = [];
-  const request = { prompt: { turns: [{ role: "user" as const, text: "Once upon a time" }] }, sampling: { temperature: 0, maxOutputTokens }, firstTextMinLength };
+  const request = { prompt: { turns: [{ role: "user" as const, text: "Once upon a time" }] }, sampling: { temperature: 0, maxOutputTokens } };
   for await (const event of engine.generate(request)) out.push({ event, at: performance.timeOrigin + performance.now() });
   return out;
 }
@@ -29,23 +29,15 @@ describe("runner → server messages", () => {
     const made = texts.map((e) => (e.event as { at?: number }).at!);
     expect(made.every((at, i) => at !== undefined && (i === 0 || at >= made[i - 1]!))).toBe(true);
     for (const [i, text] of texts.entries()) expect(text.at).toBeGreaterThanOrEqual(made[i]!);
-    // The first two were sent as they were made, not held for the 40 ms window.
+    // The first two were sent as they were made, not held for the 40 ms window — the first one too,
+    // though this prompt's first piece is "," (one character).
+    expect((texts[0]!.event as { text: string }).text).toBe(",");
+    expect(texts[0]!.at - made[0]!).toBeLessThan(20);
     expect(texts[1]!.at - made[1]!).toBeLessThan(20);
     // The rest travelled in a few messages, one per 40 ms window, not one per token.
     const generationMs = made.at(-1)! - made[0]!;
     expect(messages(texts.slice(2).map((e) => e.at))).toBeLessThanOrEqual(Math.ceil(generationMs / 40) + 2);
     expect(messages(texts.slice(2).map((e) => e.at))).toBeLessThan(texts.length / 4);
     expect(events.at(-1)!.event.type).toBe("end");
-  });
-
-  it("keep a first text shorter than firstTextMinLength until the next text is made", async () => {
-    const texts = async (min?: number) => (await arrivals(engine, 5, min)).filter((e) => e.event.type === "text") as { event: { text: string; at: number }; at: number }[];
-    const alone = await texts();
-    // This prompt's first piece is "," — one character, which the Gemini surface holds anyway.
-    expect(alone[0]!.event.text).toBe(",");
-    const held = await texts(2);
-    expect(held.map((t) => t.event.text)).toEqual(alone.map((t) => t.event.text));
-    // It reached this process only after the second text was made: they travelled together.
-    expect(held[0]!.at).toBeGreaterThanOrEqual(held[1]!.event.at);
   });
 });

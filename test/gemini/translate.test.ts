@@ -118,7 +118,7 @@ describe("engine events → streamed responses", () => {
     for (const chunk of chunks) expect(chunk).toMatchObject(identity);
   });
 
-  it("holds a one-character piece whole, and never splits a surrogate pair", async () => {
+  it("never splits a surrogate pair, and joins a one-character first piece with what comes in the same turn", async () => {
     const chunks = await collect(
       toResponseChunks(
         events([
@@ -132,6 +132,63 @@ describe("engine events → streamed responses", () => {
     );
     expect(chunks.map((c) => c.candidates[0]?.content.parts[0]?.text)).toEqual(["I ", "😀", "😀"]);
     expect(chunks.map((c) => c.candidates[0]?.finishReason)).toEqual([undefined, undefined, "MAX_TOKENS"]);
+  });
+
+  it("sends a one-character first piece whole once its turn is over: time to first token does not wait for the next token", async () => {
+    let release!: () => void;
+    const next = new Promise<void>((resolve) => (release = resolve));
+    const arrived: string[] = [];
+    const source = async function* (): AsyncGenerator<GenerationEvent> {
+      yield { type: "text", text: ",", usage: usage(1) };
+      await next;
+      yield { type: "text", text: " the", usage: usage(2) };
+      yield { type: "end", finishReason: "STOP", usage: usage(2) };
+    };
+    const chunks = toResponseChunks(source(), identity);
+    const first = await chunks.next();
+    arrived.push(first.value!.candidates[0]!.content.parts[0]!.text!);
+    expect(first.value!.candidates[0]?.finishReason).toBeUndefined();
+    release();
+    for await (const chunk of chunks) arrived.push(`${chunk.candidates[0]!.content.parts[0]!.text}|${chunk.candidates[0]!.finishReason ?? ""}`);
+    // The hold resumes after it: the last character still rides with finishReason.
+    expect(arrived).toEqual([",", " th|", "e|STOP"]);
+  });
+
+  it("ends with an empty text part and the finishReason when the model stops right after a one-character first piece, as Google's streams may", async () => {
+    const source = async function* (): AsyncGenerator<GenerationEvent> {
+      yield { type: "text", text: "4", usage: usage(1) };
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      yield { type: "end", finishReason: "STOP", usage: usage(1) };
+    };
+    const chunks = await collect(toResponseChunks(source(), identity));
+    expect(chunks.map((c) => c.candidates[0]?.content)).toEqual([
+      { role: "model", parts: [{ text: "4" }] },
+      { role: "model", parts: [{ text: "" }] },
+    ]);
+    expect(chunks.map((c) => c.candidates[0]?.finishReason)).toEqual([undefined, "STOP"]);
+    // An end that comes in the same turn as the piece (a limit of one token) makes one chunk.
+    const together = await collect(
+      toResponseChunks(events([{ type: "text", text: "4", usage: usage(1) }, { type: "end", finishReason: "MAX_TOKENS", usage: usage(1) }]), identity),
+    );
+    expect(together.map((c) => [c.candidates[0]?.content.parts?.[0]?.text, c.candidates[0]?.finishReason])).toEqual([["4", "MAX_TOKENS"]]);
+  });
+
+  it("stops reading the events when its reader stops, also while a one-character first piece waits", async () => {
+    let closed = false;
+    const source = async function* (): AsyncGenerator<GenerationEvent> {
+      try {
+        yield { type: "text", text: "a", usage: usage(1) };
+        yield { type: "text", text: "bc", usage: usage(2) };
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        yield { type: "text", text: "d", usage: usage(3) };
+      } finally {
+        closed = true;
+      }
+    };
+    const chunks = toResponseChunks(source(), identity);
+    expect((await chunks.next()).value?.candidates[0]?.content.parts[0]?.text).toBe("ab");
+    await chunks.return(undefined);
+    expect(closed).toBe(true);
   });
 
   it("sends held text before a function call, and the call as the last chunk", async () => {

@@ -8,12 +8,16 @@ import { pathToFileURL } from "node:url";
  * cell shows a one-second ticker running while a story streams; the tiny local model writes its
  * whole context in under a second on the CPU, so there is nothing to tick through. Fronted by
  * genai-local (`--upstream story=openai:URL,model=story`), the story streams for
- * words × intervalMs on any machine, through the same upstream path vLLM would take.
+ * words × intervalMs on any machine, through the same upstream path vLLM would take. Two short
+ * replies start with a piece of one character: `comma` (", then more") and `digit` ("4", then,
+ * one interval later, the end).
  *
  * Standalone (for the Python suite): `tsx test/support/paced-upstream.ts [intervalMs]` prints its
  * base URL, then serves until stdin closes or it gets SIGTERM.
  */
 export const STORY_MODEL = "story";
+export const COMMA_MODEL = "comma";
+export const DIGIT_MODEL = "digit";
 
 export const STORY = `Once upon a time, in a small town by the sea, there lived a girl named Mia who loved to
 collect shells. Every morning she walked along the beach with her little red bucket, looking for
@@ -37,11 +41,11 @@ const chunk = (delta: object, finish: string | null = null, usage?: object) =>
   `data: ${JSON.stringify({ id: "paced", object: "chat.completion.chunk", created: 0, model: STORY_MODEL, choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
 
 export async function startPacedUpstream(intervalMs = 20): Promise<PacedUpstream> {
-  const words = STORY.split(/(?= )/);
+  const replies: Record<string, string[]> = { [STORY_MODEL]: STORY.split(/(?= )/), [COMMA_MODEL]: [",", " then", " more"], [DIGIT_MODEL]: ["4"] };
   const server = http.createServer((req, res) => {
     if (req.method === "GET" && req.url === "/v1/models") {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ object: "list", data: [{ id: STORY_MODEL, object: "model", max_model_len: 4096 }] }));
+      res.end(JSON.stringify({ object: "list", data: Object.keys(replies).map((id) => ({ id, object: "model", max_model_len: 4096 })) }));
       return;
     }
     if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
@@ -51,15 +55,18 @@ export async function startPacedUpstream(intervalMs = 20): Promise<PacedUpstream
     let body = "";
     req.on("data", (piece: Buffer) => (body += piece));
     req.on("end", () => {
-      const request = JSON.parse(body) as { max_tokens?: number; messages?: { content?: unknown }[] };
+      const request = JSON.parse(body) as { model?: string; max_tokens?: number; messages?: { content?: unknown }[] };
+      const words = replies[request.model ?? ""] ?? replies[STORY_MODEL]!;
       const limit = Math.min(words.length, request.max_tokens ?? words.length);
       const promptTokens = JSON.stringify(request.messages ?? []).split(/\s+/).length;
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write(chunk({ role: "assistant", content: "" }));
       let sent = 0;
       const timer = setInterval(() => {
-        res.write(chunk({ content: words[sent++] }));
-        if (sent < limit) return;
+        if (sent < limit) {
+          res.write(chunk({ content: words[sent++] }));
+          return;
+        }
         clearInterval(timer);
         const usage = { prompt_tokens: promptTokens, completion_tokens: sent, total_tokens: promptTokens + sent };
         res.end(chunk({}, sent < words.length ? "length" : "stop", usage) + "data: [DONE]\n\n");

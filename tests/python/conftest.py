@@ -26,6 +26,13 @@ from google.genai import types
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAIN_JS = REPO_ROOT / "dist" / "cli" / "main.js"
+PACED_UPSTREAM = REPO_ROOT / "test" / "support" / "paced-upstream.ts"
+TSX = REPO_ROOT / "node_modules" / ".bin" / "tsx"
+# The paced engine's models (test/support/paced-upstream.ts): a 209-word story, one word per delta;
+# ", then more"; and "4", then the end.
+STORY_MODEL = "story"
+COMMA_MODEL = "comma"
+DIGIT_MODEL = "digit"
 READY_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 20  # the server's default drain timeout is 10 s
 LISTENING = re.compile(r"listening on (http://\S+)")
@@ -232,3 +239,36 @@ def client(server):
         yield c
     finally:
         c.close()
+
+
+@pytest.fixture(scope="session")
+def paced_upstream():
+    """The paced OpenAI-compatible engine's base URL (one piece every 15 ms); it stops when its
+    stdin closes."""
+    proc = subprocess.Popen(
+        [str(TSX), str(PACED_UPSTREAM), "15"], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://"), f"paced upstream printed {url!r}"
+        yield url
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def paced_server(paced_upstream):
+    """The local models and the paced engine's models behind one genai-local."""
+    upstreams = [arg for model in (STORY_MODEL, COMMA_MODEL, DIGIT_MODEL) for arg in ("--upstream", f"{model}=openai:{paced_upstream},model={model}")]
+    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", *upstreams])
+    try:
+        yield srv
+    finally:
+        stop_genai_local(srv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from google.genai import types
 
+from conftest import COMMA_MODEL, DIGIT_MODEL
 from genai_checks import MODEL_ID, check_stream
 
 
@@ -38,6 +39,34 @@ def test_chat_send_message_stream_carries_history(client):
     second_question = max(i for i, content in enumerate(history) if content.role == "user")
     counted = client.models.count_tokens(model=MODEL_ID, contents=history[: second_question + 1])
     assert counted.total_tokens == second.prompt_tokens
+
+
+def test_a_one_character_first_piece_leaves_at_once(paced_server):
+    """A first piece of one character is a chunk of its own, sent before the model's next piece
+    (one pace, 15 ms, later); after it the last character is held again, for finishReason."""
+    client = paced_server.client()
+    chunks = list(client.models.generate_content_stream(model=COMMA_MODEL, contents="Go on"))
+    client.close()
+    assert [c.text for c in chunks][0] == ","
+    assert "".join(c.text or "" for c in chunks) == ", then more"
+    assert chunks[-1].text == "e" and chunks[-1].candidates[0].finish_reason == types.FinishReason.STOP
+
+
+def test_chat_goes_on_after_a_reply_that_ends_with_an_empty_text_part(paced_server):
+    """A reply of one one-character piece ends with a chunk holding an empty text part and the
+    finishReason (as Google's streams may end); google-genai keeps the turn and the server takes
+    it back in the next request."""
+    client = paced_server.client()
+    chat = client.chats.create(model=DIGIT_MODEL)
+    chunks = list(chat.send_message_stream("2 + 2?"))
+    assert [[p.text for p in c.candidates[0].content.parts] for c in chunks] == [["4"], [""]]
+    assert [c.candidates[0].finish_reason for c in chunks] == [None, types.FinishReason.STOP]
+    history = chat.get_history(curated=True)
+    assert [content.role for content in history] == ["user", "model", "model"]
+    again = chat.send_message("And 2 + 3?")
+    assert again.text == "4"
+    assert [content.role for content in chat.get_history(curated=True)] == ["user", "model", "model", "user", "model"]
+    client.close()
 
 
 def test_models_list(client):

@@ -11,52 +11,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
-
-from conftest import REPO_ROOT, models_dir, start_genai_local, stop_genai_local
+from conftest import REPO_ROOT, STORY_MODEL
 
 QUICKSTART = REPO_ROOT / "examples" / "python" / "quickstart.py"
-PACED_UPSTREAM = REPO_ROOT / "test" / "support" / "paced-upstream.ts"
-TSX = REPO_ROOT / "node_modules" / ".bin" / "tsx"
-STORY_MODEL = "story"
 SEPARATOR = "_" * 80
 TICK = "==========not blocked!=========="
-
-
-@pytest.fixture(scope="module")
-def story_upstream():
-    """The paced engine's base URL; it stops when its stdin closes."""
-    proc = subprocess.Popen(
-        [str(TSX), str(PACED_UPSTREAM), "15"], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://"), f"paced upstream printed {url!r}"
-        yield url
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def quickstart_server(story_upstream):
-    """The local models and the paced story engine behind one genai-local."""
-    srv = start_genai_local([
-        "--models-dir", str(models_dir()), "--threads", "1",
-        "--upstream", f"{STORY_MODEL}=openai:{story_upstream},model={STORY_MODEL}",
-    ])
-    try:
-        yield srv
-    finally:
-        stop_genai_local(srv)
 
 
 def run_quickstart(server, *model: str) -> list[str]:
@@ -77,8 +37,8 @@ def story_line_numbers(lines: list[str]) -> list[int]:
     return [i for i, line in enumerate(lines) if line.strip() and line not in (SEPARATOR, TICK)]
 
 
-def test_quickstart_runs_all_three_steps_on_the_local_model(quickstart_server):
-    lines = run_quickstart(quickstart_server)
+def test_quickstart_runs_all_three_steps_on_the_local_model(paced_server):
+    lines = run_quickstart(paced_server)
     # Each printed chunk is followed by the separator: many chunks over the three streams.
     assert lines.count(SEPARATOR) >= 30, f"only {lines.count(SEPARATOR)} separators"
     story_lines = story_line_numbers(lines)
@@ -91,8 +51,8 @@ def test_quickstart_runs_all_three_steps_on_the_local_model(quickstart_server):
     assert lines[ticks[0] + 1 :].count(SEPARATOR) >= 10, "step 3's story did not stream after its first tick"
 
 
-def test_quickstart_ticker_is_not_blocked_while_a_story_streams(quickstart_server):
-    lines = run_quickstart(quickstart_server, "--model", STORY_MODEL)
+def test_quickstart_ticker_is_not_blocked_while_a_story_streams(paced_server):
+    lines = run_quickstart(paced_server, "--model", STORY_MODEL)
     story_lines = story_line_numbers(lines)
     assert story_lines, "no story text in the output"
     # Step 3: the ticker printed while the story was streaming: at least two ticks have story text

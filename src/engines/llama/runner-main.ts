@@ -17,10 +17,8 @@ let batchMs = 0;
 
 /** What the batching knows of one running stream. */
 interface QueuedStream {
-  /** Its texts queued so far, counted once its first text is long enough. */
+  /** Its texts queued so far. */
   texts: number;
-  /** Characters its first text still lacks before it is worth sending (see firstTextMinLength). */
-  firstTextMissing: number;
 }
 
 const send = (message: FromRunner): void => {
@@ -33,10 +31,8 @@ const send = (message: FromRunner): void => {
  * becomes one chunk there anyway) waits to travel together: one message per window for all
  * streams instead of one per decode step. What a client waits for leaves at once: a stream's
  * first two texts (time to first token), its calls and its end; its start goes with its first
- * text. A first text shorter than the request's `firstTextMinLength` (one character, which the
- * Gemini surface would hold anyway) waits for the next text instead of waking the server alone
- * and taking the write's cost from the decode step that makes that next text. Each text carries
- * the time it was made, so the server's latency metrics keep the engine's pace.
+ * text. Each text carries the time it was made, so the server's latency metrics keep the
+ * engine's pace.
  *
  * "At once" is one check phase later: node-llama-cpp starts the next decode step from a
  * setImmediate queued in the same turn as these events, so the message is written while that
@@ -59,8 +55,7 @@ function queue(id: number, stream: QueuedStream, event: GenerationEvent | "finis
       canWait = true;
     } else if (event.type === "text") {
       event = { ...event, at: performance.timeOrigin + performance.now() };
-      stream.firstTextMissing = Math.max(0, stream.firstTextMissing - event.text.length);
-      canWait = stream.firstTextMissing > 0 || ++stream.texts > 2;
+      canWait = ++stream.texts > 2;
     }
   }
   batch.push([id, event]);
@@ -80,7 +75,7 @@ function fail(id: number, error: unknown): void {
 async function generate(message: Extract<ToRunner, { type: "generate" }>, model: LlamaEngine): Promise<void> {
   const abort = new AbortController();
   running.set(message.id, abort);
-  const stream: QueuedStream = { texts: 0, firstTextMissing: message.firstTextMinLength ?? 0 };
+  const stream: QueuedStream = { texts: 0 };
   try {
     for await (const event of model.generate({ prompt: message.prompt, sampling: message.sampling, signal: abort.signal })) {
       queue(message.id, stream, event);

@@ -5,8 +5,7 @@ import type { LlamaEngineOptions } from "./llama-engine.js";
 export type ToRunner =
   /** `batchMs`: how long text events may wait to travel together (see runner-main.ts). */
   | { type: "load"; options: LlamaEngineOptions; batchMs: number }
-  /** `firstTextMinLength`: see GenerateRequest. */
-  | { type: "generate"; id: number; prompt: PromptInput; sampling: SamplingOptions; firstTextMinLength?: number }
+  | { type: "generate"; id: number; prompt: PromptInput; sampling: SamplingOptions }
   | { type: "abort"; id: number }
   | { type: "count"; id: number; prompt: PromptInput }
   | { type: "embed"; id: number; texts: string[] }
