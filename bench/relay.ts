@@ -56,6 +56,12 @@ const HEAD = '{"id":"x","object":"chat.completion.chunk","created":0,"model":"re
 function startSource(): Promise<{ url: string; setPaced: (paced: boolean) => void; close: () => void }> {
   let paced = false;
   const server = http.createServer(async (req, res) => {
+    if (req.method === "GET") {
+      // genai-local asks an upstream for its models (and their context) when it starts.
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end('{"object":"list","data":[{"id":"relay","object":"model"}]}');
+      return;
+    }
     let body = "";
     for await (const piece of req) body += piece;
     const count = Number((JSON.parse(body) as { messages: { content: string }[] }).messages.at(-1)!.content);

@@ -1,0 +1,92 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { modelsDir } from "../support/server.js";
+
+/**
+ * Every benchmark still runs to its end, on the smallest settings, against the built server
+ * (`npm test` builds first). Nothing here is timed: the numbers live in bench/README.md. A
+ * benchmark broke once without anyone noticing (an upstream probe its fake engine did not
+ * answer); this is what notices.
+ */
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Ends whatever is left of a process group (a bench's servers and runners); gone already is fine. */
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // nothing left
+  }
+}
+
+/**
+ * Runs `bench/NAME.ts ARGS` in a process group of its own and returns the JSON it prints last.
+ * Whatever it started is ended with the group, also when it fails or runs out of time.
+ */
+function runBench(name: string, args: string[], timeoutMs = 150_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", `bench/${name}.ts`, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, GENAI_LOCAL_MODELS_DIR: modelsDir() },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (piece: Buffer) => (stdout += piece));
+    child.stderr.on("data", (piece: Buffer) => (stderr += piece));
+    const timer = setTimeout(() => killGroup(child.pid!), timeoutMs);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      killGroup(child.pid!);
+      if (code !== 0) {
+        reject(new Error(`bench/${name}.ts exited with ${code ?? signal}:\n${stderr.slice(-3000)}`));
+        return;
+      }
+      const last = stdout.trim().split("\n").at(-1) ?? "";
+      try {
+        resolve(JSON.parse(last));
+      } catch {
+        reject(new Error(`bench/${name}.ts printed no JSON last:\n${stdout.slice(-3000)}`));
+      }
+    });
+  });
+}
+
+describe("benchmarks run to their end", { timeout: 180_000 }, () => {
+  it("bench:relay relays every chunk, through the SDK and the counting clients", async () => {
+    const result = (await runBench("relay", ["--chunks", "300", "--streams", "2", "--capacity-chunks", "600", "--paced", "40"])) as Record<string, number>;
+    // Each stream's chunks plus the closing one that carries finishReason.
+    expect(result.sdkChunks).toBe(301);
+    expect(result.capacityChunks).toBe(2 * 301);
+    expect(result.capacityChunksPerS).toBeGreaterThan(0);
+    expect(result.addedLatencyP50Ms).toBeGreaterThan(0);
+  });
+
+  it("bench:concurrency streams at each level", async () => {
+    const result = (await runBench("concurrency", ["--levels", "1,2", "--rounds", "1", "--max-tokens", "20"])) as { rows: { streams: number; tokens: number }[] };
+    expect(result.rows.map((r) => r.streams)).toEqual([1, 2]);
+    expect(result.rows.map((r) => r.tokens)).toEqual([20, 40]);
+  });
+
+  it("bench:overhead measures the engine alone, both wires and the clients' floors", async () => {
+    const result = (await runBench("overhead", ["--reps", "1", "--threads", "1", "--prompts", "short", "--streams", "1", "--max-tokens", "20"])) as { rows: Record<string, number>[] };
+    expect(result.rows).toHaveLength(1);
+    for (const column of ["aTokPerS", "bTokPerS", "cTokPerS", "aPinnedTokPerS", "aTtftMs", "bTtftMs", "cTtftMs", "zbTtftMs", "zcTtftMs"]) {
+      expect(result.rows[0]![column], column).toBeGreaterThan(0);
+    }
+  });
+
+  it("bench:layers runs each layer", async () => {
+    const rows = (await runBench("layers", ["--reps", "1", "--streams", "1", "--max-tokens", "20"])) as Record<string, number>[];
+    expect(rows).toHaveLength(1);
+    for (const layer of ["a", "e", "r", "h", "b"]) expect(rows[0]![`${layer} tok/s`], layer).toBeGreaterThan(0);
+  });
+
+  it("bench:builds compares two servers request by request", async () => {
+    const result = (await runBench("builds", ["--main", "dist/cli/main.js", "--main", "dist/cli/main.js", "--requests", "2", "--gap-ms", "10", "--max-tokens", "20"])) as { rows: { requests: number }[] };
+    expect(result.rows.map((r) => r.requests)).toEqual([2, 2]);
+  });
+});
