@@ -77,10 +77,32 @@ function tokensIn(format: StreamTarget["format"], data: any, previous: number): 
   return { tokens: data.usage?.completion_tokens ?? previous + (text ? 1 : 0), text };
 }
 
+/** A connection the server had closed, taken from undici's pool before it saw the close. */
+const staleConnection = (error: unknown): boolean => {
+  const code = ((error as { cause?: { code?: string } }).cause ?? {}).code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET";
+};
+
+/**
+ * The response and when the request that got it was sent. llama-server closes a kept-alive
+ * connection after a few requests, and undici may hand one out in that instant ("other side
+ * closed", nodejs/undici#3492; its maintainers' advice is to retry): such a request, which never
+ * reached the server, is sent again, timed from the new send.
+ */
+async function open(url: string, init: RequestInit): Promise<{ response: Response; started: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const started = performance.now();
+    try {
+      return { response: await fetch(url, init), started };
+    } catch (error) {
+      if (attempt >= 4 || !staleConnection(error)) throw error;
+    }
+  }
+}
+
 export async function timeOneStream(target: StreamTarget): Promise<StreamTiming> {
   const { url, init } = request(target);
-  const started = performance.now();
-  const response = await fetch(url, init);
+  const { response, started } = await open(url, init);
   if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
   let ttft = -1;
   let last = 0;
