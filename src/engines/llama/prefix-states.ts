@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import { newStateDir, removeStateDir } from "../../serving/state-dirs.js";
 import type { SequencePool } from "./sequence-pool.js";
 
 /** Ids are made here; anything else is never joined into a path. */
@@ -24,18 +25,25 @@ function sharedLength(a: readonly Token[], b: readonly Token[]): number {
 export class PrefixStates {
   /** Each saved prefix's tokens; after a runner restart they are learnt again from the files. */
   private readonly known = new Map<string, readonly Token[]>();
-  private ownDir: Promise<string> | undefined;
+  /** Where the files go: the server's state dir, or one of this engine's own (removed on close). */
+  private readonly dir: string;
+  private readonly ownDir: boolean;
 
   constructor(
     private readonly pool: SequencePool,
-    /** Where the files go (the server's state dir); a temp dir of our own when absent. */
-    private readonly dir?: string,
-  ) {}
+    dir?: string,
+  ) {
+    // A state dir of its own is named like a server's, so that one left by a killed process is
+    // removed by the next server started on the machine (see state-dirs).
+    this.dir = dir ?? newStateDir(os.tmpdir());
+    this.ownDir = dir === undefined;
+  }
 
   /** Saves the state of a sequence that holds exactly the prefix; returns its id. */
   async save(sequence: LlamaContextSequence): Promise<string> {
     const id = randomUUID();
-    const file = await this.fileFor(id, true);
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const file = this.fileFor(id);
     await this.pool.withContextLock(() => sequence.saveStateToFile(file));
     this.known.set(id, [...sequence.contextTokens]);
     return id;
@@ -47,10 +55,10 @@ export class PrefixStates {
    * or fails to load leaves the sequence as it is: the prompt is then evaluated in full.
    */
   async restore(sequence: LlamaContextSequence, id: string, prompt: readonly Token[]): Promise<void> {
-    if (!PREFIX_ID.test(id) || (!this.dir && !this.ownDir)) return;
+    if (!PREFIX_ID.test(id)) return;
     const saved = this.known.get(id);
     if (saved && sequence.compareContextTokens(prompt as Token[]).firstDifferentIndex >= sharedLength(saved, prompt)) return;
-    const file = await this.fileFor(id);
+    const file = this.fileFor(id);
     if (!existsSync(file)) return;
     try {
       await this.pool.withContextLock(() => sequence.loadStateFromFile(file, { acceptRisk: true }));
@@ -61,28 +69,18 @@ export class PrefixStates {
   }
 
   async drop(id: string): Promise<void> {
-    if (!PREFIX_ID.test(id) || (!this.dir && !this.ownDir)) return;
+    if (!PREFIX_ID.test(id)) return;
     this.known.delete(id);
-    await rm(await this.fileFor(id), { force: true });
+    await rm(this.fileFor(id), { force: true });
   }
 
   /** Deletes every state file this engine wrote. */
   async close(): Promise<void> {
-    const own = this.ownDir;
-    if (own) {
-      await rm(await own, { recursive: true, force: true });
-      return;
-    }
-    await Promise.all([...this.known.keys()].map((id) => this.drop(id)));
+    if (this.ownDir) await removeStateDir(this.dir);
+    else await Promise.all([...this.known.keys()].map((id) => this.drop(id)));
   }
 
-  /** The file of state `id`; `create` makes its directory first (only saving needs it). */
-  private async fileFor(id: string, create = false): Promise<string> {
-    if (this.dir) {
-      if (create) await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      return path.join(this.dir, `${id}.kv`);
-    }
-    this.ownDir ??= mkdtemp(path.join(os.tmpdir(), "genai-local-kv-"));
-    return path.join(await this.ownDir, `${id}.kv`);
+  private fileFor(id: string): string {
+    return path.join(this.dir, `${id}.kv`);
   }
 }
