@@ -17,8 +17,8 @@ const endOfTurn = (): Promise<typeof TURN_OVER> => new Promise((resolve) => setI
 /**
  * Engine events → streamed Gemini responses for candidate `index`. `finishReason` must ride on
  * the last chunk that still has parts (the SDKs' chat history drops a turn whose last chunk has
- * none — and @google/genai before 1.15 and google-genai (Python) 1.10–1.55 also drop one with
- * an empty text part), so the last character of the text so far is held back until more text or
+ * none — and google-genai (Python) before 1.57 also drops one whose last chunk has only an empty
+ * text part), so the last character of the text so far is held back until more text or
  * the end arrives, and the rest of every piece leaves at once. A first piece of one character
  * is the exception: time to first token does not wait for a second token (on a 7B model on a CPU
  * that is a whole token's time), so it waits only for the end of the event-loop turn that brought
