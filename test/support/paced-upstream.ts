@@ -10,7 +10,8 @@ import { pathToFileURL } from "node:url";
  * genai-local (`--upstream story=openai:URL,model=story`), the story streams for
  * words × intervalMs on any machine, through the same upstream path vLLM would take. Two short
  * replies start with a piece of one character: `comma` (", then more") and `digit` ("4", then,
- * one interval later, the end).
+ * one interval later, the end); their interval is at least SHORT_REPLY_MIN_MS, so that a client
+ * can tell their pieces apart even on a loaded machine.
  *
  * Standalone (for the Python suite): `tsx test/support/paced-upstream.ts [intervalMs]` prints its
  * base URL, then serves until stdin closes or it gets SIGTERM.
@@ -40,6 +41,8 @@ export interface PacedUpstream {
 const chunk = (delta: object, finish: string | null = null, usage?: object) =>
   `data: ${JSON.stringify({ id: "paced", object: "chat.completion.chunk", created: 0, model: STORY_MODEL, choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
 
+const SHORT_REPLY_MIN_MS = 100;
+
 export async function startPacedUpstream(intervalMs = 20): Promise<PacedUpstream> {
   const replies: Record<string, string[]> = { [STORY_MODEL]: STORY.split(/(?= )/), [COMMA_MODEL]: [",", " then", " more"], [DIGIT_MODEL]: ["4"] };
   const server = http.createServer((req, res) => {
@@ -56,7 +59,9 @@ export async function startPacedUpstream(intervalMs = 20): Promise<PacedUpstream
     req.on("data", (piece: Buffer) => (body += piece));
     req.on("end", () => {
       const request = JSON.parse(body) as { model?: string; max_tokens?: number; messages?: { content?: unknown }[] };
-      const words = replies[request.model ?? ""] ?? replies[STORY_MODEL]!;
+      const short = request.model === COMMA_MODEL || request.model === DIGIT_MODEL;
+      const words = short ? replies[request.model!]! : replies[STORY_MODEL]!;
+      const pace = short ? Math.max(intervalMs, SHORT_REPLY_MIN_MS) : intervalMs;
       const limit = Math.min(words.length, request.max_tokens ?? words.length);
       const promptTokens = JSON.stringify(request.messages ?? []).split(/\s+/).length;
       res.writeHead(200, { "content-type": "text/event-stream" });
@@ -70,7 +75,7 @@ export async function startPacedUpstream(intervalMs = 20): Promise<PacedUpstream
         clearInterval(timer);
         const usage = { prompt_tokens: promptTokens, completion_tokens: sent, total_tokens: promptTokens + sent };
         res.end(chunk({}, sent < words.length ? "length" : "stop", usage) + "data: [DONE]\n\n");
-      }, intervalMs);
+      }, pace);
       res.on("close", () => clearInterval(timer)); // the client went away: stop writing
     });
   });

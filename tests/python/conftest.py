@@ -28,8 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MAIN_JS = REPO_ROOT / "dist" / "cli" / "main.js"
 PACED_UPSTREAM = REPO_ROOT / "test" / "support" / "paced-upstream.ts"
 TSX = REPO_ROOT / "node_modules" / ".bin" / "tsx"
-# The paced engine's models (test/support/paced-upstream.ts): a 209-word story, one word per delta;
-# ", then more"; and "4", then the end.
+# The paced engine's models (test/support/paced-upstream.ts): a 209-word story, one word per delta
+# (every 15 ms here); ", then more" and "4" (then the end), a piece every 100 ms.
 STORY_MODEL = "story"
 COMMA_MODEL = "comma"
 DIGIT_MODEL = "digit"

@@ -43,7 +43,7 @@ def test_chat_send_message_stream_carries_history(client):
 
 def test_a_one_character_first_piece_leaves_at_once(paced_server):
     """A first piece of one character is a chunk of its own, sent before the model's next piece
-    (one pace, 15 ms, later); after it the last character is held again, for finishReason."""
+    (at least 100 ms later); after it the last character is held again, for finishReason."""
     client = paced_server.client()
     chunks = list(client.models.generate_content_stream(model=COMMA_MODEL, contents="Go on"))
     client.close()
