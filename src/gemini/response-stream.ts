@@ -44,10 +44,10 @@ export async function* toResponseChunks(
         ahead = source.next();
         const first = await Promise.race([ahead, endOfTurn()]);
         if (first === TURN_OVER) {
-          textSent = true;
-          const { usage, ...piece } = held;
+          const piece = held;
           held = undefined;
-          yield response(piece, usage);
+          textSent = true;
+          yield response(piece, piece.usage);
           continue;
         }
         result = first;

@@ -1,7 +1,5 @@
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runToEnd } from "../support/process.js";
 import { modelsDir } from "../support/server.js";
 
 /**
@@ -10,49 +8,20 @@ import { modelsDir } from "../support/server.js";
  * benchmark broke once without anyone noticing (an upstream probe its fake engine did not
  * answer); this is what notices.
  */
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** Ends whatever is left of a process group (a bench's servers and runners); gone already is fine. */
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, "SIGKILL");
-  } catch {
-    // nothing left
-  }
-}
-
-/**
- * Runs `bench/NAME.ts ARGS` in a process group of its own and returns the JSON it prints last.
- * Whatever it started is ended with the group, also when it fails or runs out of time.
- */
-function runBench(name: string, args: string[], timeoutMs = 150_000): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `bench/${name}.ts`, ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, GENAI_LOCAL_MODELS_DIR: modelsDir() },
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (piece: Buffer) => (stdout += piece));
-    child.stderr.on("data", (piece: Buffer) => (stderr += piece));
-    const timer = setTimeout(() => killGroup(child.pid!), timeoutMs);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      killGroup(child.pid!);
-      if (code !== 0) {
-        reject(new Error(`bench/${name}.ts exited with ${code ?? signal}:\n${stderr.slice(-3000)}`));
-        return;
-      }
-      const last = stdout.trim().split("\n").at(-1) ?? "";
-      try {
-        resolve(JSON.parse(last));
-      } catch {
-        reject(new Error(`bench/${name}.ts printed no JSON last:\n${stdout.slice(-3000)}`));
-      }
-    });
+/** Runs `bench/NAME.ts ARGS` (in a process group of its own, see runToEnd) and returns the JSON it prints last. */
+async function runBench(name: string, args: string[]): Promise<unknown> {
+  const run = await runToEnd(process.execPath, ["--import", "tsx", `bench/${name}.ts`, ...args], {
+    env: { GENAI_LOCAL_MODELS_DIR: modelsDir() },
+    timeoutMs: 150_000,
   });
+  if (run.code !== 0) throw new Error(`bench/${name}.ts exited with ${run.code}:\n${run.stderr.slice(-3000)}`);
+  const last = run.stdout.trim().split("\n").at(-1) ?? "";
+  try {
+    return JSON.parse(last);
+  } catch {
+    throw new Error(`bench/${name}.ts printed no JSON last:\n${run.stdout.slice(-3000)}`);
+  }
 }
 
 describe("benchmarks run to their end", { timeout: 180_000 }, () => {

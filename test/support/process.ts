@@ -9,13 +9,27 @@ export interface Finished {
   lines: { at: number; text: string }[];
 }
 
-/** Runs a command to its end (killed after timeoutMs), keeping the arrival time of each line. */
+/** Ends whatever is left of a process group; one already gone is fine. */
+function killGroup(pgid: number | undefined): void {
+  if (pgid === undefined) return;
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // nothing left
+  }
+}
+
+/**
+ * Runs a command to its end (killed after timeoutMs), keeping the arrival time of each line. It runs
+ * in a process group of its own, ended with it, so that nothing it started (a server, a runner, the
+ * node behind tsx) outlives it, also when it fails or runs out of time.
+ */
 export function runToEnd(
   command: string,
   args: string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<Finished> {
-  const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   return collect(child, options.timeoutMs ?? 60_000);
 }
 
@@ -30,10 +44,11 @@ function collect(child: ChildProcess, timeoutMs: number): Promise<Finished> {
     for (const text of pieces) result.lines.push({ at: Date.now() - started, text });
   });
   child.stderr!.on("data", (data: Buffer) => (result.stderr += data.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const timer = setTimeout(() => killGroup(child.pid), timeoutMs);
   return new Promise((resolve) => {
     child.on("close", (code) => {
       clearTimeout(timer);
+      killGroup(child.pid);
       result.code = code;
       resolve(result);
     });
