@@ -34,7 +34,7 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
   const detokenizer = new IncrementalDetokenizer(model);
   const stops = new StopSequenceFilter([...(plan.sampling.stopSequences ?? []), ...prompt.stopTexts]);
   const generated: Token[] = [];
-  let finishReason: FinishReason = "MAX_TOKENS";
+  let finishReason: FinishReason = "STOP";
   let hitStopSequence = false;
 
   const tokens = prompt.tokens.slice(cached);
@@ -68,7 +68,10 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
       hitStopSequence = true;
       break;
     }
-    if (generated.length >= plan.maxOutputTokens) break;
+    if (generated.length >= plan.maxOutputTokens) {
+      finishReason = "MAX_TOKENS";
+      break;
+    }
   }
   if (signal?.aborted) return;
 
@@ -121,6 +124,9 @@ function evaluateOptions(sampling: SamplingOptions, generated: Token[], grammar?
     topK: sampling.topK ?? 64,
     seed: sampling.seed,
     grammarEvaluationState: grammar,
+    // Without it node-llama-cpp ends the evaluation silently on an end-of-generation token,
+    // and the loop could not tell a finished turn from the output limit.
+    yieldEogToken: true,
   };
   if (sampling.presencePenalty || sampling.frequencyPenalty) {
     options.repeatPenalty = {
