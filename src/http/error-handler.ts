@@ -4,7 +4,8 @@ import { ClientGoneError } from "./request-lifecycle.js";
 
 /**
  * A Fastify error handler that answers with `render(apiError)`: Google's error body on the
- * Gemini surface, OpenAI's on the OpenAI surface. Server faults are logged as errors; client
+ * Gemini surface, OpenAI's on the OpenAI surface. Server faults are logged as errors with the
+ * thrown error's message and stack (the client is told only toApiError's message); client
  * mistakes at info; a client that already left gets nothing.
  */
 export function errorHandler(render: (error: ApiError) => unknown) {
@@ -14,8 +15,10 @@ export function errorHandler(render: (error: ApiError) => unknown) {
       return reply.code(499).send();
     }
     const apiError = toApiError(error);
-    if (apiError.code >= 500) request.log.error({ err: error }, apiError.message);
+    if (apiError.code >= 500) request.log.error({ err: error, status: apiError.status }, `answered ${apiError.code}: ${errorText(error)}`);
     else request.log.info({ status: apiError.status }, apiError.message);
     return reply.code(apiError.code).headers(apiError.headers ?? {}).send(render(apiError));
   };
 }
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -68,10 +68,19 @@ const OPENAI_TYPE: Partial<Record<GoogleStatus, string>> = {
   DEADLINE_EXCEEDED: "timeout_error",
 };
 
+/**
+ * What a client is told of a fault that is not its own and that no code here described for it:
+ * never the exception's text (that goes to the log, with its stack and the request id).
+ */
+export const INTERNAL_MESSAGE = "An internal error has occurred.";
+/** The same, in the words OpenAI's API uses. */
+export const OPENAI_INTERNAL_MESSAGE = "The server had an error while processing your request.";
+
 /** The same error in OpenAI's shape, for the OpenAI-compatible surface. */
 export function openAiErrorBody(error: ApiError): OpenAiErrorBody {
   const code = error.status === "UNAUTHENTICATED" ? "invalid_api_key" : error.status === "NOT_FOUND" ? "model_not_found" : error.status.toLowerCase();
-  return { error: { message: error.message, type: OPENAI_TYPE[error.status] ?? "invalid_request_error", param: null, code } };
+  const message = error.status === "INTERNAL" && error.message === INTERNAL_MESSAGE ? OPENAI_INTERNAL_MESSAGE : error.message;
+  return { error: { message, type: OPENAI_TYPE[error.status] ?? "invalid_request_error", param: null, code } };
 }
 
 export const invalidArgument = (message: string, details?: ErrorDetail[]): ApiError =>
@@ -79,16 +88,21 @@ export const invalidArgument = (message: string, details?: ErrorDetail[]): ApiEr
 export const notFound = (message: string): ApiError => new ApiError("NOT_FOUND", message);
 export const permissionDenied = (message: string): ApiError => new ApiError("PERMISSION_DENIED", message);
 export const unauthenticated = (message: string): ApiError => new ApiError("UNAUTHENTICATED", message);
-export const internalError = (message: string): ApiError => new ApiError("INTERNAL", message);
 export const unavailable = (message: string): ApiError => new ApiError("UNAVAILABLE", message);
 
-/** Maps whatever was thrown (our errors, Fastify's, the engine's) to the ApiError to report. */
+/**
+ * Maps whatever was thrown to the ApiError to report. Only messages written for the client pass:
+ * ours (ApiError), an engine's refusal of a request (RequestRejectedError) or account of its own
+ * failure (EngineError: "the model runner crashed"), Fastify's for a malformed request. Anything
+ * else (a TypeError, a RangeError, a library's exception) is a bug, answered INTERNAL_MESSAGE.
+ */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof Error) {
     if (error.name === "RequestRejectedError") return invalidArgument(error.message);
+    if (error.name === "EngineError") return new ApiError("INTERNAL", error.message);
     const fastifyError = error as Error & { code?: string; statusCode?: number };
-    if (fastifyError.code?.startsWith("FST_ERR_CTP_") || error instanceof SyntaxError) {
+    if (fastifyError.code?.startsWith("FST_ERR_CTP_")) {
       if (fastifyError.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
         return invalidArgument(`Request payload size exceeds the limit: ${error.message}`);
       }
@@ -100,7 +114,6 @@ export function toApiError(error: unknown): ApiError {
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       return invalidArgument(error.message);
     }
-    return internalError(`Internal error: ${error.message}`);
   }
-  return internalError("Internal error encountered.");
+  return new ApiError("INTERNAL", INTERNAL_MESSAGE);
 }

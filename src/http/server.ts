@@ -14,6 +14,7 @@ import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLi
 import { errorBody, invalidArgument, notFound } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import { errorHandler } from "./error-handler.js";
+import { parseJsonText } from "./json-depth.js";
 import type { StreamTracker } from "./stream-tracker.js";
 
 export interface ServerOptions {
@@ -63,15 +64,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     });
   }
 
-  // Google reads the body as JSON whatever its Content-Type says; so do we.
+  // Google reads the body as JSON whatever its Content-Type says; so do we. Every body of every
+  // route, on both surfaces, is parsed here, behind the depth guard (see json-depth.ts).
   app.removeContentTypeParser(["application/json", "text/plain"]);
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
     const text = body as string;
     if (text.trim() === "") return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonText(text));
     } catch (error) {
-      done(error as Error, undefined);
+      done(error instanceof SyntaxError ? invalidArgument(`Invalid JSON payload received. ${error.message}`) : (error as Error), undefined);
     }
   });
 

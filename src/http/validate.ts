@@ -22,18 +22,37 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function describe(issue: z.core.$ZodIssue, body: unknown): string {
+/** A body wrong in 100,000 places gets the first few named, not a message of megabytes. */
+const MAX_PROBLEMS = 20;
+
+/** A value as quoted in a message: its first 100 characters of JSON. */
+function preview(value: unknown): string | undefined {
+  return JSON.stringify(typeof value === "string" ? value.slice(0, 100) : value)?.slice(0, 100);
+}
+
+function describe(issue: z.core.$ZodIssue, body: unknown): string[] {
   const path = fieldPath(issue.path);
   if (issue.code === "unrecognized_keys") {
     const at = path ? ` at '${path}'` : "";
-    return issue.keys.map((key) => `Invalid JSON payload received. Unknown name "${key}"${at}: Cannot find field.`).join("\n");
+    return issue.keys.slice(0, MAX_PROBLEMS).map((key) => `Invalid JSON payload received. Unknown name "${key.slice(0, 100)}"${at}: Cannot find field.`);
   }
   if (issue.code === "invalid_type") {
     const received = valueAt(body, issue.path);
-    if (received === undefined) return `* ${path || "request"}: required field is missing (expected ${issue.expected}).`;
-    return `Invalid value at '${path}' (${issue.expected}), ${JSON.stringify(received)?.slice(0, 100)}`;
+    if (received === undefined) return [`* ${path || "request"}: required field is missing (expected ${issue.expected}).`];
+    return [`Invalid value at '${path}' (${issue.expected}), ${preview(received)}`];
   }
-  return `Invalid value at '${path}': ${issue.message}`;
+  return [`Invalid value at '${path}': ${issue.message}`];
+}
+
+function problems(issues: readonly z.core.$ZodIssue[], body: unknown): string {
+  const lines: string[] = [];
+  let total = 0;
+  for (const issue of issues) {
+    total += issue.code === "unrecognized_keys" ? issue.keys.length : 1;
+    if (lines.length < MAX_PROBLEMS) lines.push(...describe(issue, body).slice(0, MAX_PROBLEMS - lines.length));
+  }
+  if (total > lines.length) lines.push(`(and ${total - lines.length} more problems)`);
+  return lines.join("\n");
 }
 
 /** Validates a request body against its wire schema; failures are 400s naming each field. */
@@ -43,5 +62,5 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
   }
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  throw invalidArgument(result.error.issues.map((issue) => describe(issue, body)).join("\n"));
+  throw invalidArgument(problems(result.error.issues, body));
 }

@@ -1,5 +1,6 @@
 import type { ChatTurn, FinishReason, FunctionCall, GenerateRequest, GenerationEvent, ModelInfo, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../http/json-depth.js";
 import { SSE_DONE } from "../http/sse.js";
 import { totalUsage, type CollectedCandidate } from "../serving/candidates.js";
 import { interleave } from "../serving/interleave.js";
@@ -62,8 +63,11 @@ export function toToolUse(tools: ChatCompletionRequest["tools"], choice: ChatCom
 function toolCallsText(message: ChatMessage, index: number, names: Map<string, string>): string {
   const calls = (message.tool_calls ?? []).map((call, j) => {
     let args: unknown;
+    const text = call.function.arguments || "{}";
+    // JSON inside a string escapes the body's depth guard; the call text re-serialises it.
+    if (exceedsJsonDepth(text)) throw invalidArgument(`messages[${index}].tool_calls[${j}].function.arguments: nested more than ${MAX_JSON_DEPTH} levels deep.`);
     try {
-      args = JSON.parse(call.function.arguments || "{}");
+      args = JSON.parse(text);
     } catch {
       throw invalidArgument(`messages[${index}].tool_calls[${j}].function.arguments: not valid JSON.`);
     }

@@ -18,11 +18,17 @@ const DESCRIPTIVE = new Set(["description", "title", "example", "examples", "def
 const KEPT = new Set(["enum", "const", "properties", "required", "items", "prefixItems", "minItems", "maxItems", "minLength", "maxLength", "additionalProperties", "minProperties", "maxProperties", "$defs", "$ref"]);
 const STRING_FORMATS = new Set(["date-time", "date", "time"]);
 
+function schemaList(value: unknown, path: string): unknown[] {
+  if (!Array.isArray(value)) throw invalidArgument(`${path}: expected a list of schemas.`);
+  return value;
+}
+
 /**
  * A Gemini `responseSchema` (OpenAPI subset: upper-case types, `nullable`, `anyOf`) or a JSON
  * Schema → the JSON Schema subset node-llama-cpp compiles to a grammar. A keyword the grammar
  * cannot enforce (pattern, minimum, …) is refused with a 400 rather than silently ignored, so
- * output that "matches the schema" really does.
+ * output that "matches the schema" really does. It recurses once per schema level: safe because
+ * every request body has passed the depth guard (http/json-depth.ts) before it runs.
  */
 export function toGrammarSchema(schema: unknown, path = "response_schema"): JsonSchema {
   if (schema === true || (typeof schema === "object" && schema !== null && Object.keys(schema).length === 0)) return {};
@@ -47,13 +53,13 @@ export function toGrammarSchema(schema: unknown, path = "response_schema"): Json
         throw invalidArgument(`${path}.format: "${String(value)}" cannot be enforced by genai-local's grammar.`);
       }
     } else if (key === "anyOf" || key === "oneOf") {
-      out.oneOf = (value as unknown[]).map((s, i) => toGrammarSchema(s, `${path}.${key}[${i}]`));
+      out.oneOf = schemaList(value, `${path}.${key}`).map((s, i) => toGrammarSchema(s, `${path}.${key}[${i}]`));
     } else if (key === "properties" || key === "$defs") {
       out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, s]) => [name, toGrammarSchema(s, `${path}.${key}.${name}`)]));
     } else if (key === "items" || key === "additionalProperties") {
       out[key] = typeof value === "boolean" ? value : toGrammarSchema(value, `${path}.${key}`);
     } else if (key === "prefixItems") {
-      out.prefixItems = (value as unknown[]).map((s, i) => toGrammarSchema(s, `${path}.prefixItems[${i}]`));
+      out.prefixItems = schemaList(value, `${path}.prefixItems`).map((s, i) => toGrammarSchema(s, `${path}.prefixItems[${i}]`));
     } else if (KEPT.has(key)) {
       out[key] = ["minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"].includes(key) ? Number(value) : value;
     } else {
