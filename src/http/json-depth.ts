@@ -17,7 +17,13 @@ const CLOSE_BRACE = 0x7d;
 
 /** Where the string that opens at `open` (a quote) ends: its closing quote, or -1 if it never closes. */
 function stringEnd(text: string, open: number): number {
+  // Short strings (keys, small values) are walked; a long one's quotes are found by indexOf.
   let from = open + 1;
+  for (const walked = Math.min(text.length, from + 32); from < walked; from++) {
+    const c = text.charCodeAt(from);
+    if (c === BACKSLASH) from++;
+    else if (c === QUOTE) return from;
+  }
   for (;;) {
     const quote = text.indexOf('"', from);
     if (quote === -1) return -1;
