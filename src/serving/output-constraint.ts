@@ -24,6 +24,13 @@ function schemaList(value: unknown, path: string): unknown[] {
 }
 
 /**
+ * How many subschemas, enum values and required names one schema may hold in all: enough for any
+ * real schema; a wider one (100,000 properties) would hold the model's runner for seconds while
+ * its grammar compiles, so it is refused at once (OpenAI's structured outputs allow 5,000 properties).
+ */
+export const MAX_SCHEMA_SIZE = 5_000;
+
+/**
  * A Gemini `responseSchema` (OpenAPI subset: upper-case types, `nullable`, `anyOf`) or a JSON
  * Schema → the JSON Schema subset node-llama-cpp compiles to a grammar. A keyword the grammar
  * cannot enforce (pattern, minimum, …) is refused with a 400 rather than silently ignored, so
@@ -31,6 +38,23 @@ function schemaList(value: unknown, path: string): unknown[] {
  * every request body has passed the depth guard (http/json-depth.ts) before it runs.
  */
 export function toGrammarSchema(schema: unknown, path = "response_schema"): JsonSchema {
+  return convert(schema, path, { path, left: MAX_SCHEMA_SIZE });
+}
+
+interface SizeBudget {
+  readonly path: string;
+  left: number;
+}
+
+function spend(budget: SizeBudget, count: number): void {
+  budget.left -= count;
+  if (budget.left < 0) {
+    throw invalidArgument(`${budget.path}: the schema holds more than ${MAX_SCHEMA_SIZE} subschemas, enum values and required names, the most genai-local compiles into a grammar.`);
+  }
+}
+
+function convert(schema: unknown, path: string, budget: SizeBudget): JsonSchema {
+  spend(budget, 1);
   if (schema === true || (typeof schema === "object" && schema !== null && Object.keys(schema).length === 0)) return {};
   if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
     throw invalidArgument(`${path}: a schema must be an object.`);
@@ -53,14 +77,15 @@ export function toGrammarSchema(schema: unknown, path = "response_schema"): Json
         throw invalidArgument(`${path}.format: "${String(value)}" cannot be enforced by genai-local's grammar.`);
       }
     } else if (key === "anyOf" || key === "oneOf") {
-      out.oneOf = schemaList(value, `${path}.${key}`).map((s, i) => toGrammarSchema(s, `${path}.${key}[${i}]`));
+      out.oneOf = schemaList(value, `${path}.${key}`).map((s, i) => convert(s, `${path}.${key}[${i}]`, budget));
     } else if (key === "properties" || key === "$defs") {
-      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, s]) => [name, toGrammarSchema(s, `${path}.${key}.${name}`)]));
+      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, s]) => [name, convert(s, `${path}.${key}.${name}`, budget)]));
     } else if (key === "items" || key === "additionalProperties") {
-      out[key] = typeof value === "boolean" ? value : toGrammarSchema(value, `${path}.${key}`);
+      out[key] = typeof value === "boolean" ? value : convert(value, `${path}.${key}`, budget);
     } else if (key === "prefixItems") {
-      out.prefixItems = schemaList(value, `${path}.prefixItems`).map((s, i) => toGrammarSchema(s, `${path}.prefixItems[${i}]`));
+      out.prefixItems = schemaList(value, `${path}.prefixItems`).map((s, i) => convert(s, `${path}.prefixItems[${i}]`, budget));
     } else if (KEPT.has(key)) {
+      if ((key === "enum" || key === "required") && Array.isArray(value)) spend(budget, value.length);
       out[key] = ["minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"].includes(key) ? Number(value) : value;
     } else {
       throw invalidArgument(`${path}.${key} is not supported by genai-local's structured output (it cannot be enforced).`);

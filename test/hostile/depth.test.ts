@@ -3,6 +3,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
 import { MAX_JSON_DEPTH } from "../../src/http/json-depth.js";
+import { MAX_SCHEMA_SIZE } from "../../src/serving/output-constraint.js";
 import { startTestServer } from "../support/server.js";
 import { postStream, readEvents, storyRequest } from "../support/sse.js";
 import { itemsSchema, lowerCase, nestedArrays, nestedText, parsed, propertiesSchema } from "./nesting.js";
@@ -37,14 +38,14 @@ async function post(path: string, body: string, headers: Record<string, string> 
   return { status: response.status, body: JSON.parse(text) };
 }
 
-function expectGoogleDepthError(answer: { status: number; body: any }): void {
+function expectGoogleDepth400(answer: { status: number; body: any }): void {
   expect(answer.status).toBe(400);
   expect(answer.body.error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
   expect(answer.body.error.message).toContain(`more than ${MAX_JSON_DEPTH} levels deep`);
   expect(answer.body.error.message).not.toMatch(/stack|internal/i);
 }
 
-function expectOpenAiDepthError(answer: { status: number; body: any }, text = `more than ${MAX_JSON_DEPTH} levels deep`): void {
+function expectOpenAi400(answer: { status: number; body: any }, text = `more than ${MAX_JSON_DEPTH} levels deep`): void {
   expect(answer.status).toBe(400);
   expect(answer.body.error).toMatchObject({ type: "invalid_request_error", param: null, code: "invalid_argument" });
   expect(answer.body.error.status).toBeUndefined(); // OpenAI's shape, not Google's
@@ -56,25 +57,25 @@ describe("the issue's requests answer 400 on every Gemini route family (both API
     const model = `/${version}/models/stories-260k`;
     for (const [name, body] of Object.entries(GEMINI_TABLE)) {
       it(`${version} ${name}: generateContent, streamGenerateContent (SSE and JSON array), countTokens`, async () => {
-        expectGoogleDepthError(await post(`${model}:generateContent`, body));
-        expectGoogleDepthError(await post(`${model}:streamGenerateContent?alt=sse`, body));
-        expectGoogleDepthError(await post(`${model}:streamGenerateContent`, body));
-        expectGoogleDepthError(await post(`${model}:countTokens`, `{"generateContentRequest":${body.replace("{", '{"model":"models/stories-260k",')}}`));
+        expectGoogleDepth400(await post(`${model}:generateContent`, body));
+        expectGoogleDepth400(await post(`${model}:streamGenerateContent?alt=sse`, body));
+        expectGoogleDepth400(await post(`${model}:streamGenerateContent`, body));
+        expectGoogleDepth400(await post(`${model}:countTokens`, `{"generateContentRequest":${body.replace("{", '{"model":"models/stories-260k",')}}`));
       });
     }
 
     it(`${version} countTokens contents, embedContent and batchEmbedContents`, async () => {
-      expectGoogleDepthError(await post(`${model}:countTokens`, `{"contents":${deepContents}}`));
-      expectGoogleDepthError(await post(`${model}:embedContent`, `{"content":{"parts":${deepContents}}}`));
-      expectGoogleDepthError(await post(`${model}:batchEmbedContents`, `{"requests":[{"model":"models/stories-260k","content":{"parts":${deepContents}}}]}`));
+      expectGoogleDepth400(await post(`${model}:countTokens`, `{"contents":${deepContents}}`));
+      expectGoogleDepth400(await post(`${model}:embedContent`, `{"content":{"parts":${deepContents}}}`));
+      expectGoogleDepth400(await post(`${model}:batchEmbedContents`, `{"requests":[{"model":"models/stories-260k","content":{"parts":${deepContents}}}]}`));
     });
 
     it(`${version} cachedContents: create (contents, systemInstruction, tools) and update`, async () => {
       const create = (field: string) => post(`/${version}/cachedContents`, `{"model":"models/stories-260k",${field}}`);
-      expectGoogleDepthError(await create(`"contents":${deepContents}`));
-      expectGoogleDepthError(await create(`"contents":${HI},"systemInstruction":{"parts":${deepContents}}`));
-      expectGoogleDepthError(await create(`"contents":${HI},"tools":[{"functionDeclarations":[{"name":"f","parameters":${deepProperties}}]}]`));
-      expectGoogleDepthError(await post(`/${version}/cachedContents/anything?updateMask=ttl`, `{"ttl":${deepContents}}`, {}, "PATCH"));
+      expectGoogleDepth400(await create(`"contents":${deepContents}`));
+      expectGoogleDepth400(await create(`"contents":${HI},"systemInstruction":{"parts":${deepContents}}`));
+      expectGoogleDepth400(await create(`"contents":${HI},"tools":[{"functionDeclarations":[{"name":"f","parameters":${deepProperties}}]}]`));
+      expectGoogleDepth400(await post(`/${version}/cachedContents/anything?updateMask=ttl`, `{"ttl":${deepContents}}`, {}, "PATCH"));
     });
   }
 });
@@ -84,22 +85,22 @@ describe("the issue's requests answer 400 on every OpenAI route, in OpenAI's sha
   const say = '"messages":[{"role":"user","content":"Once upon a time"}]';
 
   it("chat/completions: messages 20,000 arrays deep, response_format.json_schema.schema, tools parameters", async () => {
-    expectOpenAiDepthError(await chat(`"messages":${nestedArrays(DEEP)}`));
-    expectOpenAiDepthError(await chat(`${say},"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${propertiesSchema(DEEP, lowerCase)}}}`));
-    expectOpenAiDepthError(await chat(`${say},"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${itemsSchema(DEEP, lowerCase)}}}`));
-    expectOpenAiDepthError(await chat(`${say},"tools":[{"type":"function","function":{"name":"f","parameters":${propertiesSchema(DEEP, lowerCase)}}}]`));
-    expectOpenAiDepthError(await chat(`"stream":true,"messages":${nestedArrays(DEEP)}`));
+    expectOpenAi400(await chat(`"messages":${nestedArrays(DEEP)}`));
+    expectOpenAi400(await chat(`${say},"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${propertiesSchema(DEEP, lowerCase)}}}`));
+    expectOpenAi400(await chat(`${say},"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${itemsSchema(DEEP, lowerCase)}}}`));
+    expectOpenAi400(await chat(`${say},"tools":[{"type":"function","function":{"name":"f","parameters":${propertiesSchema(DEEP, lowerCase)}}}]`));
+    expectOpenAi400(await chat(`"stream":true,"messages":${nestedArrays(DEEP)}`));
   });
 
   it("chat/completions: tool call arguments (JSON inside a string) nested past the limit", async () => {
     const args = JSON.stringify(nestedText(DEEP));
     const history = `"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":${args}}}]},{"role":"tool","tool_call_id":"c1","content":"ok"}]`;
-    expectOpenAiDepthError(await chat(history), `messages[1].tool_calls[0].function.arguments: nested more than ${MAX_JSON_DEPTH} levels deep`);
+    expectOpenAi400(await chat(history), `messages[1].tool_calls[0].function.arguments: nested more than ${MAX_JSON_DEPTH} levels deep`);
   });
 
   it("completions and embeddings", async () => {
-    expectOpenAiDepthError(await post("/v1/completions", `{"model":"stories-260k","prompt":${nestedArrays(DEEP)}}`));
-    expectOpenAiDepthError(await post("/v1/embeddings", `{"model":"stories-260k","input":${nestedArrays(DEEP)}}`));
+    expectOpenAi400(await post("/v1/completions", `{"model":"stories-260k","prompt":${nestedArrays(DEEP)}}`));
+    expectOpenAi400(await post("/v1/embeddings", `{"model":"stories-260k","input":${nestedArrays(DEEP)}}`));
   });
 });
 
@@ -151,7 +152,7 @@ describe("bodies at the limit are served, through every walk that recurses", () 
     const atLimit = await post(`${model}:generateContent`, items(MAX_JSON_DEPTH - 3));
     expect(atLimit.status, JSON.stringify(atLimit.body)).toBe(200);
     expect(atLimit.body.candidates[0].content.parts[0].text).toMatch(/^\[/);
-    expectGoogleDepthError(await post(`${model}:generateContent`, items(MAX_JSON_DEPTH - 2)));
+    expectGoogleDepth400(await post(`${model}:generateContent`, items(MAX_JSON_DEPTH - 2)));
 
     const properties = `{"contents":${HI},"generationConfig":{"maxOutputTokens":4,"responseMimeType":"application/json","responseSchema":${propertiesSchema((MAX_JSON_DEPTH - 3) >> 1)}}}`;
     expect((await post(`${model}:generateContent`, properties)).status).toBe(200);
@@ -170,7 +171,7 @@ describe("bodies at the limit are served, through every walk that recurses", () 
     const counted = await post(`${model}:countTokens`, body(MAX_JSON_DEPTH - 6));
     expect(counted.status, JSON.stringify(counted.body)).toBe(200);
     expect(counted.body.totalTokens).toBeGreaterThan(MAX_JSON_DEPTH);
-    expectGoogleDepthError(await post(`${model}:countTokens`, body(MAX_JSON_DEPTH - 5)));
+    expectGoogleDepth400(await post(`${model}:countTokens`, body(MAX_JSON_DEPTH - 5)));
   });
 
   it("OpenAI response_format schema and tool call arguments at the limit", async () => {
@@ -181,6 +182,21 @@ describe("bodies at the limit are served, through every walk that recurses", () 
     const args = JSON.stringify(`{"deep":${nestedText(MAX_JSON_DEPTH - 1)}}`);
     const history = `{"model":"stories-260k","max_tokens":4,"messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":${args}}}]},{"role":"tool","tool_call_id":"c1","content":"ok"}]}`;
     expect((await post("/v1/chat/completions", history)).status).toBe(200);
+  });
+
+  it("a schema 100,000 wide is refused at once, naming its limit; one at the limit is compiled and served", async () => {
+    const properties = (count: number) => `{${Array.from({ length: count }, (_, i) => `"p${i}":{"type":"STRING"}`).join(",")}}`;
+    const schema = (count: number) => `{"contents":${HI},"generationConfig":{"maxOutputTokens":4,"responseMimeType":"application/json","responseSchema":{"type":"OBJECT","properties":${properties(count)}}}}`;
+    const started = performance.now();
+    const wide = await post(`${model}:generateContent`, schema(100_000));
+    expect(wide.status).toBe(400);
+    expect(wide.body.error.message).toContain(`response_schema: the schema holds more than ${MAX_SCHEMA_SIZE} subschemas`);
+    expect(performance.now() - started).toBeLessThan(5_000); // compiling its grammar took seconds
+    const enumValues = `[${Array.from({ length: 100_000 }, (_, i) => `"v${i}"`).join(",")}]`;
+    const chat = await post("/v1/chat/completions", `{"model":"stories-260k","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string","enum":${enumValues}}}}}`);
+    expectOpenAi400(chat, `more than ${MAX_SCHEMA_SIZE} subschemas, enum values and required names`);
+    const atLimit = await post(`${model}:generateContent`, schema(MAX_SCHEMA_SIZE - 1)); // the object itself is one
+    expect(atLimit.status, JSON.stringify(atLimit.body).slice(0, 300)).toBe(200);
   });
 
   it("afterwards the server streams correctly", async () => {
