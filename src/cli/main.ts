@@ -124,10 +124,10 @@ program
 
 program
   .command("pull")
-  .description("download a model into the models dir (hf:owner/repo/file.gguf or an https URL)")
-  .argument("<source>")
+  .description("download a model into the models dir (hf:owner/repo[@revision]/file.gguf or an https URL; the default model when none is given)")
+  .argument("[source]")
   .addOption(modelsDirOption())
-  .action(async (source: string, opts) => pullModel(source, opts.modelsDir ?? defaultModelsDir()));
+  .action(async (source: string | undefined, opts) => pullModel(source, opts.modelsDir ?? defaultModelsDir()));
 
 program.parseAsync().catch((error: unknown) => {
   // Expected failures (a missing model, a port in use) are one readable line, not a stack trace.

@@ -18,6 +18,11 @@ export interface PromptInput {
   raw?: boolean;
   /** A saved prefix (see Engine.createPrefixCache) this prompt starts with: its KV state is restored, not recomputed. */
   prefixCache?: string;
+  /**
+   * Functions the model may call, for an engine that writes them into the prompt in its model's
+   * own format (ModelInfo.toolCallFormat); the serving layer describes them otherwise.
+   */
+  functions?: FunctionDeclaration[];
 }
 
 import type { JsonSchema, OutputConstraint } from "../serving/output-constraint.js";
@@ -41,8 +46,10 @@ export interface SamplingOptions {
 export interface FunctionDeclaration {
   name: string;
   description?: string;
-  /** JSON Schema of the arguments object. */
+  /** JSON Schema of the arguments object, as far as a grammar enforces it (mode ANY). */
   parameters: JsonSchema;
+  /** The arguments schema as declared, advisory keywords (minimum, pattern, …) included: what the model reads. */
+  declaredParameters?: JsonSchema;
 }
 
 /** AUTO: the model decides; ANY: it must call one of `allowed` (all when absent); NONE: it must not. */
@@ -122,6 +129,27 @@ export interface ModelInfo {
   canEmbed: boolean;
   /** The engine takes `tools` itself (an upstream with its own tool calling); otherwise the serving layer prompts and parses. */
   nativeTools?: boolean;
+  /**
+   * The model's own function-calling format (a local model trained for tools): the engine renders
+   * `PromptInput.functions` in it and constrains mode ANY to it, the serving layer reads calls
+   * written in it. Absent: declarations go into the system instruction as JSON (the fallback).
+   */
+  toolCallFormat?: ToolCallFormat;
+}
+
+/**
+ * How a model writes a call: `prefix` NAME `paramsPrefix` JSON-ARGS `suffix`, several calls
+ * between `sectionPrefix` and `sectionSuffix`, apart by `betweenCalls`. Plain text, as generated.
+ */
+export interface ToolCallFormat {
+  /** The chat format it comes from (node-llama-cpp's wrapper name), for logs and docs. */
+  name: string;
+  prefix: string;
+  paramsPrefix: string;
+  suffix: string;
+  sectionPrefix?: string;
+  betweenCalls?: string;
+  sectionSuffix?: string;
 }
 
 /** A saved prompt prefix: `tokens` of KV state a later prompt naming `id` starts from. */

@@ -75,7 +75,7 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
     if (method === "embedContent" || method === "batchEmbedContents") return embed(engine, method, request.body);
     if (method === "countTokens") {
       const counted = applyCachedContentToCount(options.caches, parseBody(CountTokensRequestSchema, request.body), engine, model);
-      const totalTokens = await engine.countTokens(countTokensPrompt(counted.body, !engine.info.nativeTools));
+      const totalTokens = await engine.countTokens(countTokensPrompt(counted.body, engine.info));
       const cached = counted.cachedTokens === undefined ? {} : { cachedContentTokenCount: counted.cachedTokens };
       return { totalTokens, ...cached, promptTokensDetails: [{ modality: "TEXT", tokenCount: totalTokens }] };
     }

@@ -1,6 +1,6 @@
 import type { ChatTurn, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
-import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
+import { toGrammarSchema, type JsonSchema, type OutputConstraint } from "../serving/output-constraint.js";
 import { callText, checkToolUse, NO_PARAMETERS, resultText, withToolPrompt } from "../serving/tool-calls.js";
 import type {
   Candidate,
@@ -119,8 +119,8 @@ export function toToolUse(tools: Tool[] = [], config?: ToolConfig): ToolUse | un
         throw invalidArgument(`${where}: set parameters or parameters_json_schema, not both.`);
       }
       const schema = declaration.parametersJsonSchema ?? declaration.parameters;
-      const parameters = schema === undefined ? NO_PARAMETERS : toGrammarSchema(schema, `${where}.parameters`);
-      functions.push({ name: declaration.name, description: declaration.description, parameters });
+      const parameters = schema === undefined ? NO_PARAMETERS : toGrammarSchema(schema, `${where}.parameters`, { advisory: true });
+      functions.push({ name: declaration.name, description: declaration.description, parameters, declaredParameters: schema as JsonSchema | undefined });
     });
   });
   const calling = config?.functionCallingConfig;
@@ -152,15 +152,15 @@ export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSi
 
 /**
  * countTokens takes either `contents` or a whole `generateContentRequest`; the latter's function
- * declarations count too, as the prompt a local model reads holds them (`toolsInPrompt`: the
- * engine has no tool support of its own, so the serving layer writes them into the prompt).
+ * declarations count too, as the prompt a local model reads holds them (written by the serving
+ * layer, or by the engine in its model's own format); an engine with tool calling of its own counts none.
  */
-export function countTokensPrompt(body: CountTokensRequest, toolsInPrompt = true): PromptInput {
+export function countTokensPrompt(body: CountTokensRequest, model: Pick<ModelInfo, "nativeTools" | "toolCallFormat"> = {}): PromptInput {
   if (body.generateContentRequest) {
     const inner = body.generateContentRequest;
     const prompt = toPromptInput(inner.contents, inner.systemInstruction);
-    const tools = toolsInPrompt ? toToolUse(inner.tools, inner.toolConfig) : undefined;
-    return tools ? withToolPrompt({ prompt, sampling: {}, tools }).prompt : prompt;
+    const tools = model.nativeTools ? undefined : toToolUse(inner.tools, inner.toolConfig);
+    return tools ? withToolPrompt({ prompt, sampling: {}, tools }, model.toolCallFormat).prompt : prompt;
   }
   return toPromptInput(body.contents ?? []);
 }

@@ -50,7 +50,8 @@ export function toToolUse(tools: ChatCompletionRequest["tools"], choice: ChatCom
   const functions = tools.map((tool, i) => ({
     name: tool.function.name,
     description: tool.function.description ?? undefined,
-    parameters: tool.function.parameters ? toGrammarSchema(tool.function.parameters, `tools[${i}].function.parameters`) : NO_PARAMETERS,
+    parameters: tool.function.parameters ? toGrammarSchema(tool.function.parameters, `tools[${i}].function.parameters`, { advisory: true }) : NO_PARAMETERS,
+    declaredParameters: tool.function.parameters ?? undefined,
   }));
   if (choice === undefined || choice === null || choice === "auto") return checkToolUse({ functions, mode: "AUTO" }, "tools");
   if (choice === "none") return checkToolUse({ functions, mode: "NONE" }, "tools");

@@ -1,3 +1,4 @@
+import type { FunctionDeclaration } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 
 /**
@@ -6,6 +7,8 @@ import { invalidArgument } from "../http/errors.js";
  */
 export type OutputConstraint =
   | { kind: "json" }
+  /** One call of one of these functions in the engine's own ToolCallFormat (mode ANY on a tool-trained model). */
+  | { kind: "function-call"; functions: FunctionDeclaration[] }
   | { kind: "json-schema"; schema: JsonSchema }
   | { kind: "enum"; values: string[] };
 
@@ -18,13 +21,22 @@ const DESCRIPTIVE = new Set(["description", "title", "example", "examples", "def
 const KEPT = new Set(["enum", "const", "properties", "required", "items", "prefixItems", "minItems", "maxItems", "minLength", "maxLength", "additionalProperties", "minProperties", "maxProperties", "$defs", "$ref"]);
 const STRING_FORMATS = new Set(["date-time", "date", "time"]);
 
+export interface GrammarSchemaOptions {
+  /**
+   * Keywords the grammar cannot enforce (pattern, minimum, …) are left out instead of refused:
+   * for function declarations, which Google accepts with any keyword of its schema and where
+   * they only guide the model (the declaration as written is what the model reads).
+   */
+  advisory?: boolean;
+}
+
 /**
  * A Gemini `responseSchema` (OpenAPI subset: upper-case types, `nullable`, `anyOf`) or a JSON
  * Schema → the JSON Schema subset node-llama-cpp compiles to a grammar. A keyword the grammar
  * cannot enforce (pattern, minimum, …) is refused with a 400 rather than silently ignored, so
- * output that "matches the schema" really does.
+ * output that "matches the schema" really does (unless `advisory`).
  */
-export function toGrammarSchema(schema: unknown, path = "response_schema"): JsonSchema {
+export function toGrammarSchema(schema: unknown, path = "response_schema", options: GrammarSchemaOptions = {}): JsonSchema {
   if (schema === true || (typeof schema === "object" && schema !== null && Object.keys(schema).length === 0)) return {};
   if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
     throw invalidArgument(`${path}: a schema must be an object.`);
@@ -43,20 +55,20 @@ export function toGrammarSchema(schema: unknown, path = "response_schema"): Json
       nullable = value === true;
     } else if (key === "format") {
       if (STRING_FORMATS.has(String(value))) out.format = value;
-      else if (!["int32", "int64", "float", "double", "enum"].includes(String(value))) {
+      else if (!options.advisory && !["int32", "int64", "float", "double", "enum"].includes(String(value))) {
         throw invalidArgument(`${path}.format: "${String(value)}" cannot be enforced by genai-local's grammar.`);
       }
     } else if (key === "anyOf" || key === "oneOf") {
-      out.oneOf = (value as unknown[]).map((s, i) => toGrammarSchema(s, `${path}.${key}[${i}]`));
+      out.oneOf = (value as unknown[]).map((s, i) => toGrammarSchema(s, `${path}.${key}[${i}]`, options));
     } else if (key === "properties" || key === "$defs") {
-      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, s]) => [name, toGrammarSchema(s, `${path}.${key}.${name}`)]));
+      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, s]) => [name, toGrammarSchema(s, `${path}.${key}.${name}`, options)]));
     } else if (key === "items" || key === "additionalProperties") {
-      out[key] = typeof value === "boolean" ? value : toGrammarSchema(value, `${path}.${key}`);
+      out[key] = typeof value === "boolean" ? value : toGrammarSchema(value, `${path}.${key}`, options);
     } else if (key === "prefixItems") {
-      out.prefixItems = (value as unknown[]).map((s, i) => toGrammarSchema(s, `${path}.prefixItems[${i}]`));
+      out.prefixItems = (value as unknown[]).map((s, i) => toGrammarSchema(s, `${path}.prefixItems[${i}]`, options));
     } else if (KEPT.has(key)) {
       out[key] = ["minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"].includes(key) ? Number(value) : value;
-    } else {
+    } else if (!options.advisory) {
       throw invalidArgument(`${path}.${key} is not supported by genai-local's structured output (it cannot be enforced).`);
     }
   }

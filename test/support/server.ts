@@ -23,10 +23,17 @@ export interface TestServerOptions {
   cacheDir?: string;
 }
 
-/** A real server on a random loopback port with the tiny shared model, one thread. */
+/** The tiny story model most tests run on: fast, no chat template. */
+export const STORIES_MODEL = "stories-260k=stories260K.gguf";
+/** The real chat model (ChatML) the judges also run on, where behaviour depends on a chat model. */
+export const CHAT_MODEL_ID = "smollm2-135m-instruct";
+export const CHAT_MODEL = `${CHAT_MODEL_ID}=SmolLM2-135M-Instruct.Q4_1.gguf`;
+
+/** A real server on a random loopback port with the tiny story model (unless told otherwise), one thread. */
 export function startTestServer(options: TestServerOptions = {}): Promise<RunningServer> {
+  const models = options.models ?? (options.upstreams?.length ? [] : [STORIES_MODEL]);
   return startServer({
-    models: registryFrom(options.models, options.aliases, options.upstreams),
+    models: registryFrom(models, options.aliases, options.upstreams),
     host: "127.0.0.1",
     port: 0,
     apiKeys: options.apiKeys ?? [],

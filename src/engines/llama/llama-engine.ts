@@ -62,8 +62,9 @@ export class LlamaEngine implements Engine {
       hasChatTemplate: formatter.hasChatTemplate,
       canEmbed: true,
     };
+    if (formatter.toolCallFormat) info.toolCallFormat = formatter.toolCallFormat;
     const pool = new SequencePool(context);
-    return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model), new PrefixStates(pool, options.stateDir));
+    return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model, formatter.toolCallFormat), new PrefixStates(pool, options.stateDir));
   }
 
   load(): { active: number; queued: number } {

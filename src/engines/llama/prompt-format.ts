@@ -5,7 +5,8 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import type { PromptInput } from "../engine.js";
+import type { PromptInput, ToolCallFormat } from "../engine.js";
+import { chatModelFunctions, nativeToolCallFormat } from "./native-tools.js";
 
 export interface FormattedPrompt {
   tokens: Token[];
@@ -21,10 +22,13 @@ export interface FormattedPrompt {
  */
 export class PromptFormatter {
   private readonly chatWrapper: ChatWrapper | null;
+  /** The model's own function-calling format, when its chat wrapper knows one. */
+  readonly toolCallFormat: ToolCallFormat | undefined;
 
   constructor(private readonly model: LlamaModel) {
     const template = model.fileInfo.metadata?.tokenizer?.chat_template;
     this.chatWrapper = typeof template === "string" && template.length > 0 ? resolveChatWrapper(model) : null;
+    this.toolCallFormat = this.chatWrapper ? nativeToolCallFormat(this.chatWrapper) : undefined;
   }
 
   get hasChatTemplate(): boolean {
@@ -58,7 +62,8 @@ export class PromptFormatter {
     // An open model turn asks the template for its generation prompt.
     if (openModelTurn && prompt.turns.at(-1)?.role !== "model") history.push({ type: "model", response: [] });
 
-    const state = wrapper.generateContextState({ chatHistory: history });
+    const functions = prompt.functions?.length && this.toolCallFormat ? chatModelFunctions(prompt.functions) : undefined;
+    const state = wrapper.generateContextState({ chatHistory: history, availableFunctions: functions, documentFunctionParams: functions ? true : undefined });
     const stopTexts: string[] = [];
     const stopTokens: Token[] = [];
     for (const trigger of state.stopGenerationTriggers) {
