@@ -18,6 +18,17 @@ const MAX_METADATA_BYTES = 64 * 1024;
 /** A one-request (multipart or raw) upload is held in memory: larger files go resumable. */
 const MAX_ONE_REQUEST_BYTES = 256 * 1024 * 1024;
 
+/** What a browser's upload sends and must be let read (CORS). */
+export const UPLOAD_REQUEST_HEADERS = [
+  "x-goog-upload-protocol",
+  "x-goog-upload-command",
+  "x-goog-upload-header-content-length",
+  "x-goog-upload-header-content-type",
+  "x-goog-upload-offset",
+  "x-goog-upload-file-name",
+];
+export const UPLOAD_RESPONSE_HEADERS = ["x-goog-upload-url", "x-goog-upload-control-url", "x-goog-upload-status", "x-goog-upload-size-received", "x-goog-upload-chunk-granularity"];
+
 type UploadQuery = { Querystring: { upload_id?: string; uploadType?: string; key?: string } };
 
 export const baseUrlOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}`;

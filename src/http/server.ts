@@ -18,7 +18,7 @@ import type { StreamTracker } from "./stream-tracker.js";
 import { DEFAULT_FILE_TTL_MS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, FileStore } from "../files/file-store.js";
 import { defaultDataDir } from "../files/data-dir.js";
 import { filesRoutes } from "../files/routes.js";
-import { uploadRoutes } from "../files/upload-routes.js";
+import { UPLOAD_REQUEST_HEADERS, UPLOAD_RESPONSE_HEADERS, uploadRoutes } from "../files/upload-routes.js";
 
 export interface ServerOptions {
   models: ModelRegistry;
@@ -68,7 +68,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   if (options.corsOrigins?.length) {
     await app.register(cors, {
       origin: [...options.corsOrigins],
-      allowedHeaders: ["content-type", "x-goog-api-key", "authorization", "x-server-timeout", "x-goog-api-client"],
+      allowedHeaders: ["content-type", "x-goog-api-key", "authorization", "x-server-timeout", "x-goog-api-client", ...UPLOAD_REQUEST_HEADERS],
+      exposedHeaders: [...UPLOAD_RESPONSE_HEADERS],
     });
   }
 
