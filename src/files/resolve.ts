@@ -1,4 +1,5 @@
 import { invalidArgument } from "../http/errors.js";
+import { MAX_MEDIA_PART_BYTES } from "../serving/media-parts.js";
 import type { FileStore } from "./file-store.js";
 import { fileNotFound, findFile } from "./routes.js";
 
@@ -47,6 +48,10 @@ export function fileUriResolver(store: FileStore, requestHost: string): (fileUri
       }
     }
     const file = findFile(store, id);
+    // Refused before it is read: a 2 GiB upload must not be loaded to learn it is too large.
+    if (file.sizeBytes > MAX_MEDIA_PART_BYTES) {
+      throw invalidArgument(`${where}.fileData: files/${id} is ${file.sizeBytes} bytes; a media part may have at most ${MAX_MEDIA_PART_BYTES} bytes.`);
+    }
     // Deleted or expired since it was looked up: the same 404 as if it had been gone before.
     const bytes = await store.read(file.id).catch(() => {
       throw fileNotFound(id);

@@ -15,15 +15,22 @@ export interface MediaContext {
 
 export const newMediaContext = (files: MediaContext["files"] = new Map(), model?: ModelInfo): MediaContext => ({ files, model, bytes: 0 });
 
+const tooMuchMedia = () => invalidArgument(`The request's media parts come to more than ${MAX_MEDIA_REQUEST_BYTES} bytes, the most one request may carry.`);
+
 type FileLoader = (fileUri: string, where: string) => Promise<{ mimeType: string; data: string }>;
 
 /** Loads the file of each fileData part (once per URI) before translation, which stays synchronous and pure. */
 export async function loadReferencedFiles(contents: Content[], load: FileLoader): Promise<Map<string, { mimeType: string; data: string }>> {
   const files = new Map<string, { mimeType: string; data: string }>();
+  let bytes = 0;
   for (const [i, content] of contents.entries()) {
     for (const [j, part] of (content.parts ?? []).entries()) {
       const uri = part.fileData?.fileUri;
-      if (uri !== undefined && !files.has(uri)) files.set(uri, await load(uri, `contents[${i}].parts[${j}]`));
+      if (uri === undefined || files.has(uri)) continue;
+      const file = await load(uri, `contents[${i}].parts[${j}]`);
+      bytes += decodedBytes(file.data);
+      if (bytes > MAX_MEDIA_REQUEST_BYTES) throw tooMuchMedia();
+      files.set(uri, file);
     }
   }
   return files;
@@ -65,9 +72,7 @@ export function mediaPart(part: Part, where: string, media: MediaContext | undef
     throw invalidArgument(`${where}.${field} (${mimeType}) is ${size} bytes; a media part may have at most ${MAX_MEDIA_PART_BYTES} bytes.`);
   }
   media.bytes += size;
-  if (media.bytes > MAX_MEDIA_REQUEST_BYTES) {
-    throw invalidArgument(`The request's media parts come to more than ${MAX_MEDIA_REQUEST_BYTES} bytes, the most one request may carry.`);
-  }
+  if (media.bytes > MAX_MEDIA_REQUEST_BYTES) throw tooMuchMedia();
   if (kind === "text") return { type: "text", text: Buffer.from(data, "base64").toString("utf8") };
   if (media.model && !media.model.inputKinds?.includes(kind)) {
     throw invalidArgument(`${where}.${field}: model ${media.model.id} cannot take ${mimeType} input (${kind}); it takes ${kindsOf(media.model)}.`);

@@ -31,9 +31,13 @@ export function mediaKind(mimeType: string): InputKind | "text" | undefined {
   return KINDS[mimeType.split(";")[0]!.trim().toLowerCase()];
 }
 
-/** Largest media part, decoded, and all media of one request together; checked before any goes upstream. */
-export const MAX_MEDIA_PART_BYTES = 20 * 1024 * 1024;
-export const MAX_MEDIA_REQUEST_BYTES = 50 * 1024 * 1024;
+/**
+ * Largest media part, decoded, and all media of one request together; checked before any goes
+ * upstream. Inline parts are held to --max-body (20 MiB, Google's inline limit) first; these bound
+ * what uploaded files add (50 MiB: Google's largest PDF).
+ */
+export const MAX_MEDIA_PART_BYTES = 50 * 1024 * 1024;
+export const MAX_MEDIA_REQUEST_BYTES = 100 * 1024 * 1024;
 
 export const decodedBytes = (base64: string): number => Math.floor((base64.length * 3) / 4) - (base64.endsWith("==") ? 2 : base64.endsWith("=") ? 1 : 0);
 
