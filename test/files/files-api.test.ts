@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { ApiError as SdkApiError, createPartFromBase64, createPartFromUri, createUserContent, GoogleGenAI, type File as GenaiFile } from "@google/genai";
+import { GoogleGenAI as GoogleGenAIv2 } from "google-genai-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
 import { DEFAULT_MODEL_SOURCE } from "../../src/models/registry.js";
@@ -100,8 +101,18 @@ describe("the Files API through @google/genai", () => {
     await sdk("v1").files.delete({ name: viaBeta.name! });
   });
 
+  it("works with @google/genai 2.x too, which speaks v1beta", async () => {
+    const older = new GoogleGenAIv2({ apiKey: KEY, httpOptions: { baseUrl: server.url } });
+    const file = await older.files.upload({ file: path.join(work, "tone.wav") });
+    expect(file.uri).toBe(`${server.url}/v1beta/${file.name}`);
+    expect((await older.files.get({ name: file.name! })).sha256Hash).toBe(sha256(wav));
+    upstream.requests.length = 0;
+    await older.models.generateContent({ model: "vision", contents: [{ role: "user", parts: [{ fileData: { fileUri: file.uri!, mimeType: file.mimeType! } }] }] });
+    expect(upstream.requests[0]!.messages.at(-1)!.content).toEqual([{ type: "input_audio", input_audio: { data: wav.toString("base64"), format: "wav" } }]);
+    await older.files.delete({ name: file.name! });
+  });
+
   it("refuses every files route without the key", async () => {
-    const anonymous = new GoogleGenAI({ apiKey: "", httpOptions: { baseUrl: server.url, headers: {} } });
     for (const url of ["/v1beta/files", `/v1beta/${uploaded.png!.name}`, `/v1/${uploaded.png!.name}:download?alt=media`]) {
       expect((await fetch(`${server.url}${url}`)).status).toBe(403);
     }
@@ -112,7 +123,6 @@ describe("the Files API through @google/genai", () => {
     expect(start.status).toBe(403);
     const wrong = await fetch(`${server.url}/v1beta/files?key=nope`);
     expect(wrong.status).toBe(400);
-    expect(anonymous).toBeDefined();
   });
 
   it("sends uploaded files and inline parts upstream as OpenAI content parts, bytes and order intact", async () => {
