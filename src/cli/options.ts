@@ -42,7 +42,7 @@ export const parallelOption = (): Option =>
 export function registryFrom(modelValues: string[] = [], aliasValues: string[] = [], upstreamValues: string[] = []): ModelRegistry {
   const upstreams = upstreamValues.map((value) => {
     const spec = parseModelSpec(value);
-    if (!isUpstreamSource(spec.source)) throw new InvalidArgumentError(`--upstream expects ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR], got "${value}".`);
+    if (!isUpstreamSource(spec.source)) throw new InvalidArgumentError(`--upstream expects ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR][,input=image+audio+pdf], got "${value}".`);
     parseUpstreamSource(spec.id, spec.source); // fail at start-up, not on the first request
     return spec;
   });

@@ -5,9 +5,18 @@
 
 export type TurnRole = "user" | "model";
 
+/** Media an engine may take besides text (text files arrive as text). */
+export type InputKind = "image" | "audio" | "pdf";
+
+/** One piece of a turn, in the order the client sent it; media travels as base64. */
+export type TurnPart = { type: "text"; text: string } | { type: "media"; kind: InputKind; mimeType: string; data: string };
+
 export interface ChatTurn {
   role: TurnRole;
+  /** The turn's text parts joined: what a text-only engine reads. */
   text: string;
+  /** Set only when the turn holds media: every part (text too), in order. */
+  parts?: TurnPart[];
 }
 
 export interface PromptInput {
@@ -135,6 +144,8 @@ export interface ModelInfo {
    * written in it. Absent: declarations go into the system instruction as JSON (the fallback).
    */
   toolCallFormat?: ToolCallFormat;
+  /** Media parts the engine takes (absent: text only). */
+  inputKinds?: InputKind[];
 }
 
 /**

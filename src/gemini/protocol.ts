@@ -33,8 +33,8 @@ export const PartSchema = wireObject({
   text: z.string().optional(),
   thought: z.boolean().optional(),
   thoughtSignature: z.string().optional(),
-  inlineData: z.unknown().optional(),
-  fileData: z.unknown().optional(),
+  inlineData: wireObject({ mimeType: z.string().min(1), data: z.string(), displayName: z.string().optional() }).optional(),
+  fileData: wireObject({ mimeType: z.string().optional(), fileUri: z.string().min(1), displayName: z.string().optional() }).optional(),
   functionCall: wireObject({ id: z.string().optional(), name: z.string().min(1), args: z.record(z.string(), z.unknown()).optional() }).optional(),
   functionResponse: z
     .looseObject({ id: z.string().optional(), name: z.string().min(1), response: z.unknown().optional() })
@@ -198,6 +198,8 @@ export interface GenerateContentResponse {
 
 export interface ModelResource {
   name: string;
+  /** genai-local's own: what the model reads (TEXT, and IMAGE, AUDIO, DOCUMENT where it takes them). */
+  inputModalities: string[];
   version: string;
   displayName: string;
   description: string;

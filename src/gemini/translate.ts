@@ -1,4 +1,5 @@
-import type { ChatTurn, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
+import { mediaPart, type MediaContext } from "./media.js";
+import type { ChatTurn, TurnPart, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import { toGrammarSchema, type JsonSchema, type OutputConstraint } from "../serving/output-constraint.js";
 import { callText, checkToolUse, NO_PARAMETERS, resultText, withToolPrompt } from "../serving/tool-calls.js";
@@ -22,26 +23,42 @@ import type {
 
 const NOT_YET = "is not supported by genai-local yet";
 
-function turnText(content: Content, where: string): string {
+interface TurnContent {
+  text: string;
+  /** Set when the content holds media. */
+  parts?: TurnPart[];
+}
+
+function turnContent(content: Content, where: string, media?: MediaContext): TurnContent {
   const parts = content.parts ?? [];
   if (parts.length === 0) throw invalidArgument(`* GenerateContentRequest.${where}.parts: contents.parts must not be empty.`);
-  let text = "";
+  const pieces: TurnPart[] = [];
+  let hasMedia = false;
   parts.forEach((part, index) => {
-    for (const field of ["inlineData", "fileData", "executableCode", "codeExecutionResult"] as const) {
+    for (const field of ["executableCode", "codeExecutionResult"] as const) {
       if (part[field] !== undefined) {
-        throw invalidArgument(`${where}.parts[${index}].${field}: this model accepts text and function parts only; ${field} ${NOT_YET}.`);
+        throw invalidArgument(`${where}.parts[${index}].${field}: this model accepts text, media and function parts only; ${field} ${NOT_YET}.`);
       }
     }
     if (part.thought) return; // the model's own thoughts are not replayed into the prompt
-    if (part.functionCall) text += callText([{ name: part.functionCall.name, args: part.functionCall.args ?? {} }]);
-    else if (part.functionResponse) text += resultText(part.functionResponse.name, part.functionResponse.response);
-    else text += part.text ?? "";
+    if (part.inlineData || part.fileData) {
+      const piece = mediaPart(part, `${where}.parts[${index}]`, media);
+      hasMedia ||= piece.type === "media";
+      pieces.push(piece);
+    } else if (part.functionCall) pieces.push({ type: "text", text: callText([{ name: part.functionCall.name, args: part.functionCall.args ?? {} }]) });
+    else if (part.functionResponse) pieces.push({ type: "text", text: resultText(part.functionResponse.name, part.functionResponse.response) });
+    else pieces.push({ type: "text", text: part.text ?? "" });
   });
-  return text;
+  const text = pieces.map((piece) => (piece.type === "text" ? piece.text : "")).join("");
+  return hasMedia ? { text, parts: pieces } : { text };
 }
 
-/** `contents` → turns, with consecutive same-role turns merged as Google does. */
-export function toPromptInput(contents: Content[], systemInstruction?: Content): PromptInput {
+function turnText(content: Content, where: string): string {
+  return turnContent(content, where).text;
+}
+
+/** `contents` → turns, with consecutive same-role turns merged as Google does. `media`: where media parts may be taken. */
+export function toPromptInput(contents: Content[], systemInstruction?: Content, media?: MediaContext): PromptInput {
   if (contents.length === 0) throw invalidArgument("* GenerateContentRequest.contents: contents is not specified");
   const turns: ChatTurn[] = [];
   contents.forEach((content, index) => {
@@ -50,10 +67,12 @@ export function toPromptInput(contents: Content[], systemInstruction?: Content):
     if (role !== "user" && role !== "model") {
       throw invalidArgument(`Please use a valid role: user, model. (contents[${index}].role is "${role}")`);
     }
-    const text = turnText(content, `contents[${index}]`);
+    const { text, parts } = turnContent(content, `contents[${index}]`, media);
     const last = turns.at(-1);
-    if (last && last.role === role) last.text += text;
-    else turns.push({ role, text });
+    if (last && last.role === role) {
+      if (parts || last.parts) last.parts = [...(last.parts ?? [{ type: "text", text: last.text }]), ...(parts ?? [{ type: "text", text }])];
+      last.text += text;
+    } else turns.push(parts ? { role, text, parts } : { role, text });
   });
   const prompt: PromptInput = { turns };
   if (systemInstruction) prompt.systemInstruction = turnText(systemInstruction, "system_instruction");
@@ -135,14 +154,14 @@ export function toToolUse(tools: Tool[] = [], config?: ToolConfig): ToolUse | un
   return checkToolUse({ functions, mode, allowed: calling?.allowedFunctionNames }, "tools");
 }
 
-export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSignal): GenerateRequest {
+export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSignal, media?: MediaContext): GenerateRequest {
   const sampling = toSampling(body.generationConfig);
   const tools = toToolUse(body.tools, body.toolConfig);
   if (tools?.mode === "ANY" && sampling.constraint) {
     throw invalidArgument("generation_config.response_mime_type/response_schema cannot be combined with function calling mode ANY.");
   }
   return {
-    prompt: toPromptInput(body.contents, body.systemInstruction),
+    prompt: toPromptInput(body.contents, body.systemInstruction, media),
     sampling,
     tools,
     candidateCount: body.generationConfig?.candidateCount,
@@ -155,14 +174,14 @@ export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSi
  * declarations count too, as the prompt a local model reads holds them (written by the serving
  * layer, or by the engine in its model's own format); an engine with tool calling of its own counts none.
  */
-export function countTokensPrompt(body: CountTokensRequest, model: Pick<ModelInfo, "nativeTools" | "toolCallFormat"> = {}): PromptInput {
+export function countTokensPrompt(body: CountTokensRequest, model: Pick<ModelInfo, "nativeTools" | "toolCallFormat"> = {}, media?: MediaContext): PromptInput {
   if (body.generateContentRequest) {
     const inner = body.generateContentRequest;
-    const prompt = toPromptInput(inner.contents, inner.systemInstruction);
+    const prompt = toPromptInput(inner.contents, inner.systemInstruction, media);
     const tools = model.nativeTools ? undefined : toToolUse(inner.tools, inner.toolConfig);
     return tools ? withToolPrompt({ prompt, sampling: {}, tools }, model.toolCallFormat).prompt : prompt;
   }
-  return toPromptInput(body.contents ?? []);
+  return toPromptInput(body.contents ?? [], undefined, media);
 }
 
 export function toUsageMetadata(usage: TokenUsage): UsageMetadata {
@@ -222,9 +241,12 @@ export function embedText(request: EmbedContentRequest, where = "content"): stri
   return request.title ? `${request.title}\n${text}` : text;
 }
 
+const INPUT_MODALITY = { image: "IMAGE", audio: "AUDIO", pdf: "DOCUMENT" } as const;
+
 export function toModelResource(info: ModelInfo, name = info.id): ModelResource {
   return {
     name: `models/${name}`,
+    inputModalities: ["TEXT", ...(info.inputKinds ?? []).map((kind) => INPUT_MODALITY[kind])],
     version: "001",
     displayName: name === info.id ? info.displayName : `${name} (alias of ${info.id})`,
     description: info.description,

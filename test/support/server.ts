@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GoogleGenAI } from "@google/genai";
@@ -21,6 +23,8 @@ export interface TestServerOptions {
   corsOrigins?: string[];
   cacheMaxTokens?: number;
   cacheDir?: string;
+  /** Uploaded files; by default a data directory of the test's own (made only if a test uploads). */
+  files?: { dataDir?: string; maxFileBytes?: number; maxTotalBytes?: number; ttlMs?: number };
 }
 
 /** The tiny story model most tests run on: fast, no chat template. */
@@ -47,6 +51,7 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     corsOrigins: options.corsOrigins,
     cacheMaxTokens: options.cacheMaxTokens,
     cacheDir: options.cacheDir,
+    files: { dataDir: path.join(os.tmpdir(), `genai-local-test-data-${process.pid}-${randomUUID()}`), ...options.files },
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }

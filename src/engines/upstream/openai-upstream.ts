@@ -1,6 +1,6 @@
 import { Agent, errors as undiciErrors, request as undiciRequest } from "undici";
 import { ApiError } from "../../http/errors.js";
-import type { Embeddings, Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage } from "../engine.js";
+import type { Embeddings, Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage, TurnPart } from "../engine.js";
 import type { OutputConstraint } from "../../serving/output-constraint.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
 import { fromOpenAiLogprobs, toolFields, ToolCallAssembler } from "./openai-tools.js";
@@ -13,12 +13,39 @@ export interface UpstreamTimeouts {
 
 const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
 
-type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+type ContentPart =
+  | { type: "text"; text: string }
+  | { type: "image_url"; image_url: { url: string } }
+  | { type: "input_audio"; input_audio: { data: string; format: string } }
+  | { type: "file"; file: { file_data: string; filename: string } };
+
+type ChatMessage = { role: "system" | "user" | "assistant"; content: string | ContentPart[] };
+
+/** OpenAI's input_audio `format` for an audio MIME type (audio/mpeg → mp3, audio/x-wav → wav). */
+export function audioFormat(mimeType: string): string {
+  const base = mimeType.split(";")[0]!.trim().toLowerCase();
+  if (base.includes("wav")) return "wav";
+  if (base === "audio/mpeg" || base === "audio/mp3") return "mp3";
+  return base.replace(/^audio\/(x-)?/, "");
+}
+
+/** Media as OpenAI content parts: images as data: URLs, audio as input_audio, PDFs as OpenAI's file part. */
+function toContentPart(part: TurnPart, index: number): ContentPart {
+  if (part.type === "text") return { type: "text", text: part.text };
+  if (part.kind === "image") return { type: "image_url", image_url: { url: `data:${part.mimeType};base64,${part.data}` } };
+  if (part.kind === "audio") return { type: "input_audio", input_audio: { data: part.data, format: audioFormat(part.mimeType) } };
+  return { type: "file", file: { file_data: `data:${part.mimeType};base64,${part.data}`, filename: `document-${index}.pdf` } };
+}
 
 export function toChatMessages(prompt: PromptInput): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (prompt.systemInstruction) messages.push({ role: "system", content: prompt.systemInstruction });
-  for (const turn of prompt.turns) messages.push({ role: turn.role === "model" ? "assistant" : "user", content: turn.text });
+  for (const turn of prompt.turns) {
+    const role = turn.role === "model" ? "assistant" : "user";
+    // Assistant messages carry text only in OpenAI's API; a model turn's media is not replayed.
+    const content = turn.parts && role === "user" ? turn.parts.map(toContentPart) : turn.text;
+    messages.push({ role, content });
+  }
   return messages;
 }
 
@@ -84,6 +111,7 @@ export class OpenAiUpstreamEngine implements Engine {
       hasChatTemplate: true,
       canEmbed: true,
       nativeTools: true,
+      ...(spec.inputKinds?.length ? { inputKinds: [...spec.inputKinds] } : {}),
     };
   }
 
