@@ -4,6 +4,7 @@ import type { Embeddings, Engine, FinishReason, GenerateRequest, GenerationEvent
 import type { OutputConstraint } from "../../serving/output-constraint.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
 import { fromOpenAiLogprobs, toolFields, ToolCallAssembler } from "./openai-tools.js";
+import { deltaReasoning, reasoningFields } from "./reasoning-fields.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -13,12 +14,17 @@ export interface UpstreamTimeouts {
 
 const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
 
-type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+type ChatMessage = { role: "system" | "user" | "assistant"; content: string; reasoning_content?: string };
 
+/** A model turn's thoughts go back as `reasoning_content`, which the Qwen3 and DeepSeek templates in vLLM and llama-server read. */
 export function toChatMessages(prompt: PromptInput): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (prompt.systemInstruction) messages.push({ role: "system", content: prompt.systemInstruction });
-  for (const turn of prompt.turns) messages.push({ role: turn.role === "model" ? "assistant" : "user", content: turn.text });
+  for (const turn of prompt.turns) {
+    const message: ChatMessage = { role: turn.role === "model" ? "assistant" : "user", content: turn.text };
+    if (turn.role === "model" && turn.thought) message.reasoning_content = turn.thought;
+    messages.push(message);
+  }
   return messages;
 }
 
@@ -50,6 +56,19 @@ export function upstreamFinishReason(reason: string): FinishReason {
   if (reason === "length") return "MAX_TOKENS";
   if (reason === "content_filter") return "SAFETY";
   return "STOP";
+}
+
+/**
+ * An upstream's usage into ours. Its completion_tokens include the reasoning; the reasoning's
+ * share is its `completion_tokens_details.reasoning_tokens` where it says (OpenAI, OpenRouter),
+ * else the reasoning deltas counted (vLLM and llama-server send about one token per delta).
+ */
+function readUsage(reported: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number }; completion_tokens_details?: { reasoning_tokens?: number } }, usage: TokenUsage): void {
+  usage.promptTokens = reported.prompt_tokens ?? usage.promptTokens;
+  usage.cachedPromptTokens = reported.prompt_tokens_details?.cached_tokens ?? 0;
+  const reasoning = reported.completion_tokens_details?.reasoning_tokens;
+  if (typeof reasoning === "number" && (reasoning > 0 || usage.thoughtTokens !== undefined)) usage.thoughtTokens = reasoning;
+  if (reported.completion_tokens !== undefined) usage.outputTokens = Math.max(0, reported.completion_tokens - (usage.thoughtTokens ?? 0));
 }
 
 function transportError(error: unknown, id: string): ApiError {
@@ -182,6 +201,7 @@ export class OpenAiUpstreamEngine implements Engine {
       response_format: this.responseFormat(sampling.constraint),
       ...(sampling.logprobs === undefined ? {} : { logprobs: true, top_logprobs: sampling.logprobs }),
       ...toolFields(request.tools),
+      ...reasoningFields(this.spec.reasoning ?? "openai", request.thinking),
     };
     this.inFlight++;
     try {
@@ -228,14 +248,15 @@ export class OpenAiUpstreamEngine implements Engine {
           if (data === "[DONE]") continue;
           const chunk = JSON.parse(data);
           if (chunk.error) throw upstreamError(upstreamErrorStatus(chunk.error), chunk.error.message ?? data, this.spec.id);
-          if (chunk.usage) {
-            usage.promptTokens = chunk.usage.prompt_tokens ?? usage.promptTokens;
-            usage.outputTokens = chunk.usage.completion_tokens ?? usage.outputTokens;
-            usage.cachedPromptTokens = chunk.usage.prompt_tokens_details?.cached_tokens ?? 0;
-          }
+          if (chunk.usage) readUsage(chunk.usage, usage);
           const choice = chunk.choices?.[0];
           if (choice?.finish_reason) finishReason = upstreamFinishReason(choice.finish_reason);
           calls.add(choice?.delta?.tool_calls);
+          const thought = deltaReasoning(choice?.delta);
+          if (thought) {
+            usage.thoughtTokens = (usage.thoughtTokens ?? 0) + 1; // until the upstream's own count arrives
+            yield { type: "thought", text: thought, usage: { ...usage } };
+          }
           const text: unknown = choice?.delta?.content;
           if (typeof text === "string" && text.length > 0) {
             usage.outputTokens++; // until the upstream's own count arrives with the last chunk

@@ -1,4 +1,6 @@
-/** `ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR]`: a model served by a remote OpenAI-compatible engine. */
+import { REASONING_DIALECTS, type ReasoningDialect } from "./reasoning-fields.js";
+
+/** `ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR][,reasoning=DIALECT]`: a model served by a remote OpenAI-compatible engine. */
 export interface UpstreamSpec {
   id: string;
   baseUrl: string;
@@ -6,6 +8,8 @@ export interface UpstreamSpec {
   model: string;
   /** Name of the environment variable holding the upstream's API key, if any. */
   keyEnv?: string;
+  /** Which request fields carry thinkingConfig / reasoning_effort (see reasoning-fields.ts); default openai. */
+  reasoning?: ReasoningDialect;
 }
 
 export const UPSTREAM_PREFIX = "openai:";
@@ -28,7 +32,9 @@ export function parseUpstreamSource(id: string, source: string): UpstreamSpec {
     const [key, value] = option.split("=", 2);
     if (key === "model" && value) spec.model = value;
     else if (key === "key" && value) spec.keyEnv = value;
-    else throw new Error(`--upstream ${id}: unknown option "${option}" (use model=NAME or key=ENV_VAR).`);
+    else if (key === "reasoning" && (REASONING_DIALECTS as readonly string[]).includes(value ?? "")) spec.reasoning = value as ReasoningDialect;
+    else if (key === "reasoning") throw new Error(`--upstream ${id}: reasoning=${value ?? ""} is not one of ${REASONING_DIALECTS.join(", ")}.`);
+    else throw new Error(`--upstream ${id}: unknown option "${option}" (use model=NAME, key=ENV_VAR or reasoning=DIALECT).`);
   }
   return spec;
 }
