@@ -189,7 +189,8 @@ export class OpenAiUpstreamEngine implements Engine {
       model: this.spec.model,
       messages: toChatMessages(request.prompt),
       stream: true,
-      stream_options: { include_usage: true },
+      // vLLM (and SGLang) can put usage on every chunk: the prompt's count is then known from the first.
+      stream_options: { include_usage: true, ...(this.spec.reasoning === "vllm" ? { continuous_usage_stats: true } : {}) },
       temperature: sampling.temperature,
       top_p: sampling.topP,
       top_k: sampling.topK,
@@ -248,18 +249,18 @@ export class OpenAiUpstreamEngine implements Engine {
           if (data === "[DONE]") continue;
           const chunk = JSON.parse(data);
           if (chunk.error) throw upstreamError(upstreamErrorStatus(chunk.error), chunk.error.message ?? data, this.spec.id);
-          if (chunk.usage) readUsage(chunk.usage, usage);
           const choice = chunk.choices?.[0];
           if (choice?.finish_reason) finishReason = upstreamFinishReason(choice.finish_reason);
           calls.add(choice?.delta?.tool_calls);
           const thought = deltaReasoning(choice?.delta);
-          if (thought) {
-            usage.thoughtTokens = (usage.thoughtTokens ?? 0) + 1; // until the upstream's own count arrives
-            yield { type: "thought", text: thought, usage: { ...usage } };
-          }
           const text: unknown = choice?.delta?.content;
-          if (typeof text === "string" && text.length > 0) {
-            usage.outputTokens++; // until the upstream's own count arrives with the last chunk
+          const hasText = typeof text === "string" && text.length > 0;
+          // Counted here until the upstream's own count arrives (every chunk with vLLM's continuous usage, else the last).
+          if (thought) usage.thoughtTokens = (usage.thoughtTokens ?? 0) + 1;
+          if (hasText) usage.outputTokens++;
+          if (chunk.usage) readUsage(chunk.usage, usage);
+          if (thought) yield { type: "thought", text: thought, usage: { ...usage } };
+          if (hasText) {
             const logprobs = fromOpenAiLogprobs(choice.logprobs);
             yield logprobs ? { type: "text", text, usage: { ...usage }, logprobs } : { type: "text", text, usage: { ...usage } };
           }
