@@ -1,8 +1,9 @@
+import path from "node:path";
 import { GoogleGenAI } from "@google/genai";
 import { describe, expect, it } from "vitest";
 import type { GenerationEvent } from "../../src/engines/engine.js";
 import { collectResponse, toResponseChunks } from "../../src/gemini/response-stream.js";
-import { useGeminiServer } from "../support/server.js";
+import { modelsDir, useGeminiServer } from "../support/server.js";
 
 /**
  * Our streamed chunks against real ones Google sent. Each real chunk below is quoted as captured
@@ -87,11 +88,11 @@ describe("usageMetadata against real Gemini chunks", () => {
 });
 
 describe("a local model's stream", () => {
-  const live = useGeminiServer();
-  it("carries promptTokensDetails on every chunk, and no thought fields from a model that does not think", async () => {
+  const live = useGeminiServer({ models: [`stories=${path.join(modelsDir(), "stories260K.gguf")}`, `smol=${path.join(modelsDir(), "SmolLM2-135M-Instruct.Q4_1.gguf")}`] });
+  it.each(["stories", "smol"])("%s: promptTokensDetails on every chunk, and no thought fields from a model that does not think", async (model) => {
     const ai: GoogleGenAI = live.ai;
     const chunks = [];
-    const stream = await ai.models.generateContentStream({ model: "stories-260k", contents: "Once upon a time", config: { maxOutputTokens: 12, thinkingConfig: { includeThoughts: true, thinkingBudget: 128 } } });
+    const stream = await ai.models.generateContentStream({ model, contents: "Once upon a time", config: { maxOutputTokens: 12, thinkingConfig: { includeThoughts: true, thinkingBudget: 128 } } });
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks) {
