@@ -17,6 +17,8 @@ export interface ChatTurn {
   text: string;
   /** Set only when the turn holds media: every part (text too), in order. */
   parts?: TurnPart[];
+  /** A model turn's own reasoning, given back so the model's next step continues from it (see docs/thinking.md). */
+  thought?: string;
 }
 
 export interface PromptInput {
@@ -74,8 +76,21 @@ export interface FunctionCall {
   args: Record<string, unknown>;
 }
 
+/**
+ * How much a reasoning model thinks. `budget`: 0 off (or as little as the model allows), -1 the
+ * model decides, N at most N thought tokens; `level` the model's own effort setting. Engines
+ * without thinking ignore it. Thoughts are always reported as `thought` events; whether they
+ * reach the client (`includeThoughts`) is the surface's business.
+ */
+export interface ThinkingOptions {
+  includeThoughts: boolean;
+  budget?: number;
+  level?: "MINIMAL" | "LOW" | "MEDIUM" | "HIGH";
+}
+
 export interface GenerateRequest {
   prompt: PromptInput;
+  thinking?: ThinkingOptions;
   sampling: SamplingOptions;
   /** Functions the model may call instead of answering with text. */
   tools?: ToolUse;
@@ -102,6 +117,8 @@ export interface TokenUsage {
   /** Prompt tokens that were already in the KV cache and not recomputed. */
   cachedPromptTokens: number;
   outputTokens: number;
+  /** Reasoning tokens, not counted in outputTokens; absent when the model has not thought. */
+  thoughtTokens?: number;
 }
 
 export interface TokenChoice {
@@ -123,6 +140,8 @@ export type GenerationEvent =
    * by an engine that delivers text later than it makes it (a runner batching its messages).
    */
   | { type: "text"; text: string; usage: TokenUsage; logprobs?: TokenLogprob[]; at?: number }
+  /** A piece of the model's reasoning, generated before its answer (reasoning_content upstream, a thought segment locally). */
+  | { type: "thought"; text: string; usage: TokenUsage }
   /** The model called functions instead of (or after) answering with text. */
   | { type: "calls"; calls: FunctionCall[]; usage: TokenUsage }
   | { type: "end"; finishReason: FinishReason; usage: TokenUsage; logprobs?: TokenLogprob[]; finishMessage?: string };
@@ -178,7 +197,7 @@ export interface Embeddings {
 
 export interface Engine {
   readonly info: ModelInfo;
-  /** Yields one `start`, any number of `text`, then one `end`; stops early when `signal` aborts. */
+  /** Yields one `start`, any number of `thought` and `text` (thoughts first), then one `end`; stops early when `signal` aborts. */
   generate(request: GenerateRequest): AsyncIterable<GenerationEvent>;
   countTokens(prompt: PromptInput): Promise<number>;
   embed(texts: string[]): Promise<Embeddings>;

@@ -103,17 +103,18 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
     const { body, prefix } = applyCachedContent(options.caches, parseBody(GenerateContentRequestSchema, request.body), engine, model);
     const files = await filesOf(body.contents);
     const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
+    const display = { includeThoughts: body.generationConfig?.thinkingConfig?.includeThoughts ?? false };
     const context = { request, reply, engine, metrics, streams, startedAt, chunkWindowMs };
     return serveGeneration(
       context,
       (signal) => withPrefixCache({ ...toGenerateRequest(body, signal, newMediaContext(files, engine.info)), malformedCallsEnd: true }, prefix),
       async (candidates, lifecycle) => {
         if (method === "generateContent") {
-          const response = await collectResponse(candidates, identity);
+          const response = await collectResponse(candidates, identity, display);
           if (!response) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
           return response;
         }
-        await streamReply(request, reply, toCandidateChunks(candidates, identity), lifecycle, alt === "sse" ? "sse" : "json-array");
+        await streamReply(request, reply, toCandidateChunks(candidates, identity, display), lifecycle, alt === "sse" ? "sse" : "json-array");
         return undefined;
       },
     );

@@ -1,6 +1,7 @@
 import type { InputKind } from "../engine.js";
+import { REASONING_DIALECTS, type ReasoningDialect } from "./reasoning-fields.js";
 
-/** `ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR][,input=image+audio+pdf]`: a model served by a remote OpenAI-compatible engine. */
+/** `ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR][,input=image+audio+pdf][,reasoning=DIALECT]`: a model served by a remote OpenAI-compatible engine. */
 export interface UpstreamSpec {
   id: string;
   baseUrl: string;
@@ -10,6 +11,8 @@ export interface UpstreamSpec {
   keyEnv?: string;
   /** Media the upstream model takes (`input=image+audio`); none by default. */
   inputKinds?: InputKind[];
+  /** Which request fields carry thinkingConfig / reasoning_effort (see reasoning-fields.ts); default openai. */
+  reasoning?: ReasoningDialect;
 }
 
 const INPUT_KINDS: readonly string[] = ["image", "audio", "pdf"];
@@ -35,7 +38,9 @@ export function parseUpstreamSource(id: string, source: string): UpstreamSpec {
     if (key === "model" && value) spec.model = value;
     else if (key === "key" && value) spec.keyEnv = value;
     else if (key === "input" && value) spec.inputKinds = parseInputKinds(id, value);
-    else throw new Error(`--upstream ${id}: unknown option "${option}" (use model=NAME, key=ENV_VAR or input=image+audio+pdf).`);
+    else if (key === "reasoning" && (REASONING_DIALECTS as readonly string[]).includes(value ?? "")) spec.reasoning = value as ReasoningDialect;
+    else if (key === "reasoning") throw new Error(`--upstream ${id}: reasoning=${value ?? ""} is not one of ${REASONING_DIALECTS.join(", ")}.`);
+    else throw new Error(`--upstream ${id}: unknown option "${option}" (use model=NAME, key=ENV_VAR, input=image+audio+pdf or reasoning=DIALECT).`);
   }
   return spec;
 }
