@@ -10,6 +10,7 @@ const ui = {
   system: $("system"),
   temperature: $("temperature"),
   maxTokens: $("max-tokens"),
+  showThoughts: $("show-thoughts"),
   apiKey: $("api-key"),
   notice: $("notice"),
   history: $("history"),
@@ -95,7 +96,11 @@ function buildRequest() {
   };
   const system = ui.system.value.trim();
   if (system) body.systemInstruction = { parts: [{ text: system }] };
-  const generationConfig = { temperature: numberFrom(ui.temperature), maxOutputTokens: numberFrom(ui.maxTokens) };
+  const generationConfig = {
+    temperature: numberFrom(ui.temperature),
+    maxOutputTokens: numberFrom(ui.maxTokens),
+    thinkingConfig: ui.showThoughts.checked ? { includeThoughts: true } : undefined,
+  };
   for (const [key, value] of Object.entries(generationConfig)) if (value === undefined) delete generationConfig[key];
   if (Object.keys(generationConfig).length) body.generationConfig = generationConfig;
   return body;
@@ -128,13 +133,21 @@ async function send() {
   const started = performance.now();
   let firstTokenAt = 0;
   let replyText = "";
+  let thoughtText = "";
   let usage;
   let finishReason;
   try {
     const body = buildRequest();
     for await (const chunk of streamGenerate({ model, apiKey: ui.apiKey.value, body, signal: controller.signal })) {
       const candidate = chunk.candidates?.[0];
-      const piece = (candidate?.content?.parts ?? []).map((p) => p.text ?? "").join("");
+      const parts = candidate?.content?.parts ?? [];
+      // Thought parts (thought: true) come first and are shown apart; they are not the reply.
+      const thought = parts.filter((p) => p.thought).map((p) => p.text ?? "").join("");
+      if (thought) {
+        thoughtText += thought;
+        reply.setThought(thoughtText);
+      }
+      const piece = parts.filter((p) => !p.thought).map((p) => p.text ?? "").join("");
       if (piece) {
         firstTokenAt ||= performance.now();
         replyText += piece;

@@ -7,6 +7,7 @@ const STATS = [
   ["rate", "tokens/s"],
   ["prompt", "prompt tokens"],
   ["output", "output tokens"],
+  ["thoughts", "thought tokens"],
   ["finish", "finish"],
 ];
 
@@ -51,7 +52,13 @@ export function addModelTurn(list, model) {
   const problem = element("p", "turn-error");
   problem.hidden = true;
   const who = element("div", "who", model);
-  item.append(who, body, problem, stats);
+  // The model's thoughts, folded above the answer: shown once the first one arrives, opened on a click.
+  const thoughts = element("details", "thoughts");
+  const thoughtsLabel = element("summary", "", "Thinking…");
+  const thoughtsBody = element("div", "thoughts-body plain");
+  thoughts.append(thoughtsLabel, thoughtsBody);
+  thoughts.hidden = true;
+  item.append(who, thoughts, body, problem, stats);
   keepScrolledDown(list, () => list.append(item));
 
   // Re-render at most once a frame: chunks can arrive far faster than the screen shows them.
@@ -64,7 +71,13 @@ export function addModelTurn(list, model) {
   };
   return {
     element: item,
+    /** The thoughts so far (plain text: a model's reasoning is rarely Markdown, and never trusted as HTML). */
+    setThought(text) {
+      thoughts.hidden = false;
+      keepScrolledDown(list, () => (thoughtsBody.textContent = text));
+    },
     setText(markdown) {
+      if (!thoughts.hidden) thoughtsLabel.textContent = "Thoughts";
       if (pending === null) requestAnimationFrame(flush);
       pending = markdown;
     },
@@ -80,6 +93,7 @@ export function addModelTurn(list, model) {
     /** Marks the turn complete; `outcome` is the finish reason or what ended it early. */
     finish(outcome, problemText) {
       flush();
+      thoughtsLabel.textContent = "Thoughts";
       item.removeAttribute("aria-busy");
       item.dataset.finishReason = outcome;
       cells.finish.textContent = outcome;
@@ -100,6 +114,7 @@ export function figures({ started, firstTokenAt, now, usage }) {
   const out = {
     prompt: usage?.promptTokenCount?.toString(),
     output: usage?.candidatesTokenCount?.toString(),
+    thoughts: usage?.thoughtsTokenCount?.toString(),
   };
   if (firstTokenAt) out.ttft = `${Math.round(firstTokenAt - started)} ms`;
   const generated = usage?.candidatesTokenCount ?? 0;

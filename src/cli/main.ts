@@ -8,6 +8,7 @@ import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiv
 import { pullModel } from "./pull.js";
 import { startServer } from "./serve.js";
 import { runStream } from "./stream.js";
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES } from "../files/file-store.js";
 
 const program = new Command()
   .name("genai-local")
@@ -20,7 +21,7 @@ program
   .addOption(new Option("--host <host>", "address to listen on").default("127.0.0.1").env("GENAI_LOCAL_HOST"))
   .addOption(new Option("--port <port>", "port (0 picks a free one)").argParser(port).default(8080).env("GENAI_LOCAL_PORT"))
   .option("--model <ID=SOURCE>", "a model: ID=path/to/file.gguf or ID=hf:owner/repo/file.gguf (repeatable; the first is the default)", collect)
-  .option("--upstream <ID=openai:URL>", "a model served by a remote OpenAI-compatible engine: ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR] (repeatable)", collect)
+  .option("--upstream <ID=openai:URL>", "a model served by a remote OpenAI-compatible engine: ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR][,input=image+audio+pdf] (repeatable)", collect)
   .option("--alias <ID=TARGET>", "answer model id ID with model TARGET (repeatable)", collect)
   .addOption(modelsDirOption())
   .addOption(new Option("--api-key <key>", "require this API key (repeatable)").argParser(collect))
@@ -49,6 +50,11 @@ program
   .addOption(new Option("--cache-max-tokens <n>", "tokens all cached contents (context caching) may hold together").argParser(positiveInt).default(DEFAULT_CACHE_MAX_TOKENS))
   .addOption(new Option("--cache-dir <dir>", "where cached contents' KV states are saved (in a directory of this server's own, removed on exit)").env("GENAI_LOCAL_CACHE_DIR"))
   .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug").env("GENAI_LOCAL_LOG_LEVEL"))
+  // The Files API: uploaded files live on disk under the data directory and survive restarts.
+  .addOption(new Option("--data-dir <dir>", "where uploaded files are kept (default: the user's state directory, e.g. ~/.local/state/genai-local)").env("GENAI_LOCAL_DATA_DIR"))
+  .addOption(new Option("--files-max-bytes <bytes>", "bytes all uploaded files may take together").argParser(positiveInt).default(DEFAULT_MAX_TOTAL_BYTES))
+  .addOption(new Option("--file-max-bytes <bytes>", "largest uploaded file").argParser(positiveInt).default(DEFAULT_MAX_FILE_BYTES))
+  .addOption(new Option("--files-ttl <hours>", "how long an uploaded file lives before it is deleted").argParser(nonNegativeNumber).default(48))
   .action(async (opts) => {
     const envKeys = (process.env.GENAI_LOCAL_API_KEY ?? "").split(",").filter(Boolean);
     const server = await startServer({
@@ -71,6 +77,7 @@ program
       chunkWindowMs: opts.chunkWindow,
       cacheMaxTokens: opts.cacheMaxTokens,
       cacheDir: opts.cacheDir,
+      files: { dataDir: opts.dataDir, maxTotalBytes: opts.filesMaxBytes, maxFileBytes: opts.fileMaxBytes, ttlMs: opts.filesTtl * 3600_000 },
     });
     process.stdout.write(`genai-local listening on ${server.url}\n`);
     let stopping = false;
@@ -124,10 +131,10 @@ program
 
 program
   .command("pull")
-  .description("download a model into the models dir (hf:owner/repo/file.gguf or an https URL)")
-  .argument("<source>")
+  .description("download a model into the models dir (hf:owner/repo[@revision]/file.gguf or an https URL; the default model when none is given)")
+  .argument("[source]")
   .addOption(modelsDirOption())
-  .action(async (source: string, opts) => pullModel(source, opts.modelsDir ?? defaultModelsDir()));
+  .action(async (source: string | undefined, opts) => pullModel(source, opts.modelsDir ?? defaultModelsDir()));
 
 program.parseAsync().catch((error: unknown) => {
   // Expected failures (a missing model, a port in use) are one readable line, not a stack trace.

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option } from "commander";
 import { isUpstreamSource, parseUpstreamSource } from "../engines/upstream/upstream-spec.js";
-import { DEFAULT_MODEL_ID, DEFAULT_MODEL_SOURCE, ModelRegistry, parseAlias, parseModelSpec, type ModelSpec } from "../models/registry.js";
+import { DEFAULT_MODEL, ModelRegistry, parseAlias, parseModelSpec, type ModelSpec } from "../models/registry.js";
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -37,16 +37,16 @@ export const parallelOption = (): Option =>
 
 /**
  * The registry from `--model ID=SOURCE`, `--upstream ID=openai:URL[,…]` and `--alias ID=TARGET`;
- * stories-260k when neither a model nor an upstream is given.
+ * the default chat model (DEFAULT_MODEL) when neither a model nor an upstream is given.
  */
 export function registryFrom(modelValues: string[] = [], aliasValues: string[] = [], upstreamValues: string[] = []): ModelRegistry {
   const upstreams = upstreamValues.map((value) => {
     const spec = parseModelSpec(value);
-    if (!isUpstreamSource(spec.source)) throw new InvalidArgumentError(`--upstream expects ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR], got "${value}".`);
+    if (!isUpstreamSource(spec.source)) throw new InvalidArgumentError(`--upstream expects ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR][,input=image+audio+pdf], got "${value}".`);
     parseUpstreamSource(spec.id, spec.source); // fail at start-up, not on the first request
     return spec;
   });
   const local = modelValues.map(parseModelSpec);
-  const specs: ModelSpec[] = local.length || upstreams.length ? [...local, ...upstreams] : [{ id: DEFAULT_MODEL_ID, source: DEFAULT_MODEL_SOURCE }];
+  const specs: ModelSpec[] = local.length || upstreams.length ? [...local, ...upstreams] : [{ ...DEFAULT_MODEL }];
   return new ModelRegistry(specs, new Map(aliasValues.map(parseAlias)));
 }

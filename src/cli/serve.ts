@@ -31,6 +31,8 @@ export interface ServeOptions extends EngineSettings {
   cacheMaxTokens?: number;
   /** Where this server's directory of cached-content KV states is made (default: the OS temp dir). */
   cacheDir?: string;
+  /** Uploaded files (the Files API); see ServerOptions.files. */
+  files?: { dataDir?: string; maxFileBytes?: number; maxTotalBytes?: number; ttlMs?: number };
 }
 
 export interface RunningServer {
@@ -86,6 +88,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     corsOrigins: options.corsOrigins,
     chunkWindowMs: options.chunkWindowMs,
     cacheMaxTokens: options.cacheMaxTokens,
+    files: options.files,
   });
   try {
     await app.listen({ host: options.host, port: options.port });

@@ -33,7 +33,7 @@ export interface EngineSettings {
 /** An upstream engine for `openai:` sources; otherwise finds (or downloads) the GGUF and loads it. */
 export async function createEngine(spec: ModelSpec, settings: EngineSettings): Promise<Engine> {
   if (isUpstreamSource(spec.source)) return OpenAiUpstreamEngine.connect(parseUpstreamSource(spec.id, spec.source));
-  const modelPath = await ensureModelFile(spec.source, { modelsDir: settings.modelsDir, progress: settings.progress });
+  const modelPath = await ensureModelFile(spec.source, { modelsDir: settings.modelsDir, progress: settings.progress, sha256: spec.sha256 });
   const options: LlamaEngineOptions = {
     id: spec.id,
     modelPath,

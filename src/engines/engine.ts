@@ -5,9 +5,20 @@
 
 export type TurnRole = "user" | "model";
 
+/** Media an engine may take besides text (text files arrive as text). */
+export type InputKind = "image" | "audio" | "pdf";
+
+/** One piece of a turn, in the order the client sent it; media travels as base64. */
+export type TurnPart = { type: "text"; text: string } | { type: "media"; kind: InputKind; mimeType: string; data: string };
+
 export interface ChatTurn {
   role: TurnRole;
+  /** The turn's text parts joined: what a text-only engine reads. */
   text: string;
+  /** Set only when the turn holds media: every part (text too), in order. */
+  parts?: TurnPart[];
+  /** A model turn's own reasoning, given back so the model's next step continues from it (see docs/thinking.md). */
+  thought?: string;
 }
 
 export interface PromptInput {
@@ -18,6 +29,11 @@ export interface PromptInput {
   raw?: boolean;
   /** A saved prefix (see Engine.createPrefixCache) this prompt starts with: its KV state is restored, not recomputed. */
   prefixCache?: string;
+  /**
+   * Functions the model may call, for an engine that writes them into the prompt in its model's
+   * own format (ModelInfo.toolCallFormat); the serving layer describes them otherwise.
+   */
+  functions?: FunctionDeclaration[];
 }
 
 import type { JsonSchema, OutputConstraint } from "../serving/output-constraint.js";
@@ -41,8 +57,10 @@ export interface SamplingOptions {
 export interface FunctionDeclaration {
   name: string;
   description?: string;
-  /** JSON Schema of the arguments object. */
+  /** JSON Schema of the arguments object, as far as a grammar enforces it (mode ANY). */
   parameters: JsonSchema;
+  /** The arguments schema as declared, advisory keywords (minimum, pattern, …) included: what the model reads. */
+  declaredParameters?: JsonSchema;
 }
 
 /** AUTO: the model decides; ANY: it must call one of `allowed` (all when absent); NONE: it must not. */
@@ -58,8 +76,21 @@ export interface FunctionCall {
   args: Record<string, unknown>;
 }
 
+/**
+ * How much a reasoning model thinks. `budget`: 0 off (or as little as the model allows), -1 the
+ * model decides, N at most N thought tokens; `level` the model's own effort setting. Engines
+ * without thinking ignore it. Thoughts are always reported as `thought` events; whether they
+ * reach the client (`includeThoughts`) is the surface's business.
+ */
+export interface ThinkingOptions {
+  includeThoughts: boolean;
+  budget?: number;
+  level?: "MINIMAL" | "LOW" | "MEDIUM" | "HIGH";
+}
+
 export interface GenerateRequest {
   prompt: PromptInput;
+  thinking?: ThinkingOptions;
   sampling: SamplingOptions;
   /** Functions the model may call instead of answering with text. */
   tools?: ToolUse;
@@ -86,6 +117,8 @@ export interface TokenUsage {
   /** Prompt tokens that were already in the KV cache and not recomputed. */
   cachedPromptTokens: number;
   outputTokens: number;
+  /** Reasoning tokens, not counted in outputTokens; absent when the model has not thought. */
+  thoughtTokens?: number;
 }
 
 export interface TokenChoice {
@@ -107,6 +140,8 @@ export type GenerationEvent =
    * by an engine that delivers text later than it makes it (a runner batching its messages).
    */
   | { type: "text"; text: string; usage: TokenUsage; logprobs?: TokenLogprob[]; at?: number }
+  /** A piece of the model's reasoning, generated before its answer (reasoning_content upstream, a thought segment locally). */
+  | { type: "thought"; text: string; usage: TokenUsage }
   /** The model called functions instead of (or after) answering with text. */
   | { type: "calls"; calls: FunctionCall[]; usage: TokenUsage }
   | { type: "end"; finishReason: FinishReason; usage: TokenUsage; logprobs?: TokenLogprob[]; finishMessage?: string };
@@ -122,6 +157,29 @@ export interface ModelInfo {
   canEmbed: boolean;
   /** The engine takes `tools` itself (an upstream with its own tool calling); otherwise the serving layer prompts and parses. */
   nativeTools?: boolean;
+  /**
+   * The model's own function-calling format (a local model trained for tools): the engine renders
+   * `PromptInput.functions` in it and constrains mode ANY to it, the serving layer reads calls
+   * written in it. Absent: declarations go into the system instruction as JSON (the fallback).
+   */
+  toolCallFormat?: ToolCallFormat;
+  /** Media parts the engine takes (absent: text only). */
+  inputKinds?: InputKind[];
+}
+
+/**
+ * How a model writes a call: `prefix` NAME `paramsPrefix` JSON-ARGS `suffix`, several calls
+ * between `sectionPrefix` and `sectionSuffix`, apart by `betweenCalls`. Plain text, as generated.
+ */
+export interface ToolCallFormat {
+  /** The chat format it comes from (node-llama-cpp's wrapper name), for logs and docs. */
+  name: string;
+  prefix: string;
+  paramsPrefix: string;
+  suffix: string;
+  sectionPrefix?: string;
+  betweenCalls?: string;
+  sectionSuffix?: string;
 }
 
 /** A saved prompt prefix: `tokens` of KV state a later prompt naming `id` starts from. */
@@ -139,7 +197,7 @@ export interface Embeddings {
 
 export interface Engine {
   readonly info: ModelInfo;
-  /** Yields one `start`, any number of `text`, then one `end`; stops early when `signal` aborts. */
+  /** Yields one `start`, any number of `thought` and `text` (thoughts first), then one `end`; stops early when `signal` aborts. */
   generate(request: GenerateRequest): AsyncIterable<GenerationEvent>;
   countTokens(prompt: PromptInput): Promise<number>;
   embed(texts: string[]): Promise<Embeddings>;

@@ -42,7 +42,7 @@ export async function cachedContentsRoutes(app: FastifyInstance, options: Cached
     if (!createPrefixCache) {
       throw invalidArgument(`${model} is served by an upstream engine, which cannot hold a cached content; context caching needs a local (GGUF) model.`);
     }
-    const prompt = cachedPrefixPrompt(body);
+    const prompt = cachedPrefixPrompt(body, engine.info.toolCallFormat);
     const estimate = await engine.countTokens(prompt);
     if (estimate >= engine.info.inputTokenLimit) {
       throw invalidArgument(

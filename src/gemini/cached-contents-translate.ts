@@ -1,4 +1,4 @@
-import type { Engine, GenerateRequest, PromptInput } from "../engines/engine.js";
+import type { Engine, GenerateRequest, PromptInput, ToolCallFormat } from "../engines/engine.js";
 import { invalidArgument, notFound } from "../http/errors.js";
 import { normaliseModelId } from "../models/registry.js";
 import type { CacheEntry, ContentCache, Expiration } from "../serving/content-cache.js";
@@ -74,7 +74,7 @@ export function toUpdatedExpiration(body: UpdateCachedContentRequest, updateMask
 }
 
 /** The prompt a cached content starts every request with, as the engine evaluates it (tools included). */
-export function cachedPrefixPrompt(body: CreateCachedContentRequest): PromptInput {
+export function cachedPrefixPrompt(body: CreateCachedContentRequest, toolFormat?: ToolCallFormat): PromptInput {
   const contents = body.contents ?? [];
   if (contents.length === 0 && body.systemInstruction === undefined) {
     throw invalidArgument("* CachedContent: set contents or system_instruction; there is nothing to cache.");
@@ -82,7 +82,7 @@ export function cachedPrefixPrompt(body: CreateCachedContentRequest): PromptInpu
   // toPromptInput checks the system instruction's parts; with no contents, no turns follow it.
   const prompt = contents.length > 0 ? toPromptInput(contents, body.systemInstruction) : { ...toPromptInput([{ parts: [{ text: "" }] }], body.systemInstruction), turns: [] };
   const tools = toToolUse(body.tools, body.toolConfig);
-  return tools ? withToolPrompt({ prompt, sampling: {}, tools }).prompt : prompt;
+  return tools ? withToolPrompt({ prompt, sampling: {}, tools }, toolFormat).prompt : prompt;
 }
 
 const ID = /^[0-9a-z-]{1,64}$/;

@@ -33,8 +33,8 @@ export const PartSchema = wireObject({
   text: z.string().optional(),
   thought: z.boolean().optional(),
   thoughtSignature: z.string().optional(),
-  inlineData: z.unknown().optional(),
-  fileData: z.unknown().optional(),
+  inlineData: wireObject({ mimeType: z.string().min(1), data: z.string(), displayName: z.string().optional() }).optional(),
+  fileData: wireObject({ mimeType: z.string().optional(), fileUri: z.string().min(1), displayName: z.string().optional() }).optional(),
   functionCall: wireObject({ id: z.string().optional(), name: z.string().min(1), args: z.record(z.string(), z.unknown()).optional() }).optional(),
   functionResponse: z
     .looseObject({ id: z.string().optional(), name: z.string().min(1), response: z.unknown().optional() })
@@ -50,6 +50,16 @@ export const ContentSchema = wireObject({
   parts: z.array(PartSchema).max(1_000).optional(),
 });
 export type Content = z.infer<typeof ContentSchema>;
+
+/** Levels are sent in either case by the SDKs (the Python SDK's enum is upper case, hand-written bodies often lower). */
+const THINKING_LEVELS = ["THINKING_LEVEL_UNSPECIFIED", "MINIMAL", "LOW", "MEDIUM", "HIGH"] as const;
+
+export const ThinkingConfigSchema = wireObject({
+  includeThoughts: z.boolean().optional(),
+  thinkingBudget: z.number().int().min(-1).optional(),
+  thinkingLevel: z.preprocess((v) => (typeof v === "string" ? v.toUpperCase() : v), z.enum(THINKING_LEVELS)).optional(),
+});
+export type ThinkingConfig = z.infer<typeof ThinkingConfigSchema>;
 
 export const GenerationConfigSchema = wireObject({
   temperature: z.number().min(0).max(2).optional(),
@@ -67,7 +77,7 @@ export const GenerationConfigSchema = wireObject({
   responseModalities: z.array(z.string()).optional(),
   responseLogprobs: z.boolean().optional(),
   logprobs: z.number().int().min(0).max(20).optional(),
-  thinkingConfig: z.unknown().optional(),
+  thinkingConfig: ThinkingConfigSchema.optional(),
   mediaResolution: z.string().optional(),
   enableEnhancedCivicAnswers: z.boolean().optional(),
 });
@@ -157,13 +167,29 @@ export const BatchEmbedContentsRequestSchema = wireObject({
 export interface UsageMetadata {
   /** Left out when the engine cannot say (an upstream that reports no usage). */
   promptTokenCount?: number;
-  candidatesTokenCount: number;
+  /** Left out while it is 0 and the model is thinking. */
+  candidatesTokenCount?: number;
   totalTokenCount: number;
   cachedContentTokenCount?: number;
+  /** Present once the model has thought; not part of candidatesTokenCount but of the total. */
+  thoughtsTokenCount?: number;
+  promptTokensDetails?: ModalityTokenCount[];
+}
+
+export interface ModalityTokenCount {
+  modality: "TEXT";
+  tokenCount: number;
+}
+
+export interface TextPart {
+  text: string;
+  thought?: true;
+  thoughtSignature?: string;
 }
 
 export interface FunctionCallPart {
   functionCall: { id: string; name: string; args: Record<string, unknown> };
+  thoughtSignature?: string;
 }
 
 export interface LogprobsCandidate {
@@ -180,7 +206,7 @@ export interface LogprobsResult {
 
 export interface Candidate {
   /** `{}` when the model's output was withheld (MALFORMED_FUNCTION_CALL), as Google sends it. */
-  content: { parts: ({ text: string } | FunctionCallPart)[]; role: "model" } | Record<string, never>;
+  content: { parts: (TextPart | FunctionCallPart)[]; role: "model" } | Record<string, never>;
   finishReason?: "STOP" | "MAX_TOKENS" | "SAFETY" | "MALFORMED_FUNCTION_CALL";
   /** Why generation ended, when the reason needs words: a malformed call quotes what the model wrote. */
   finishMessage?: string;
@@ -198,6 +224,8 @@ export interface GenerateContentResponse {
 
 export interface ModelResource {
   name: string;
+  /** genai-local's own: what the model reads (TEXT, and IMAGE, AUDIO, DOCUMENT where it takes them). */
+  inputModalities: string[];
   version: string;
   displayName: string;
   description: string;

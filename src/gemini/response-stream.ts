@@ -3,7 +3,12 @@ import { collectCandidates, joinLogprobs, totalUsage } from "../serving/candidat
 import { interleave } from "../serving/interleave.js";
 import { randomId } from "../serving/random-id.js";
 import type { GenerateContentResponse } from "./protocol.js";
-import { toCandidate, toCandidatesResponse, toUsageMetadata, type CandidatePiece, type ResponseIdentity } from "./translate.js";
+import { toCandidate, toCandidatesResponse, toUsageMetadata, turnSignature, type CandidatePiece, type ResponseIdentity } from "./translate.js";
+
+/** Whether the client asked for the model's thoughts (thinkingConfig.includeThoughts); they are counted either way. */
+export interface ThoughtDisplay {
+  includeThoughts: boolean;
+}
 
 type Held = CandidatePiece & { usage: TokenUsage };
 
@@ -25,17 +30,21 @@ const endOfTurn = (): Promise<typeof TURN_OVER> => new Promise((resolve) => setI
  * it — an end that came with it (a limit of one token, a runner's batch) still makes one chunk —
  * and then leaves whole; should the model stop right after it, the last chunk carries
  * `{text: ""}` with the finishReason, as Google's own streams sometimes end. Function calls are
- * held whole. A generation that ends without `end` (aborted) yields nothing more.
+ * held whole. Thoughts go out as they come, each a `thought: true` part (when the client asked
+ * for them), and the turn's signature rides on its first function call or its last chunk. A
+ * generation that ends without `end` (aborted) yields nothing more.
  */
 export async function* toResponseChunks(
   events: AsyncIterable<GenerationEvent>,
   identity: ResponseIdentity,
   index = 0,
+  display: ThoughtDisplay = { includeThoughts: false },
 ): AsyncGenerator<GenerateContentResponse> {
   const response = (piece: CandidatePiece, usage: TokenUsage) => toCandidatesResponse([toCandidate(piece, index)], toUsageMetadata(usage), identity);
   const source = events[Symbol.asyncIterator]();
   let held: Held | undefined;
   let textSent = false;
+  let thought = "";
   let ahead: Promise<IteratorResult<GenerationEvent>> | undefined;
   try {
     for (;;) {
@@ -57,7 +66,16 @@ export async function* toResponseChunks(
       ahead = undefined;
       if (result.done) return;
       const event = result.value;
-      if (event.type === "text") {
+      if (event.type === "thought") {
+        thought += event.text;
+        if (!display.includeThoughts || !event.text) continue;
+        if (held) {
+          yield response(held, held.usage);
+          if (!held.calls) textSent = true;
+          held = undefined;
+        }
+        yield response({ text: "", thought: event.text }, event.usage);
+      } else if (event.type === "text") {
         const heldText = held && !held.calls ? held : undefined;
         if (held && !heldText) yield response(held, held.usage);
         const text = (heldText?.text ?? "") + event.text;
@@ -72,11 +90,12 @@ export async function* toResponseChunks(
         }
       } else if (event.type === "calls") {
         if (held) yield response(held, held.usage);
-        held = { text: "", calls: event.calls, usage: event.usage };
+        held = { text: "", calls: event.calls, usage: event.usage, signature: turnSignature(thought, event.usage) };
       } else if (event.type === "end") {
         const last: CandidatePiece = held ?? { text: "" };
         const logprobs = joinLogprobs(last.logprobs, event.logprobs);
-        yield response({ ...last, logprobs, finishReason: event.finishReason, finishMessage: event.finishMessage }, event.usage);
+        const signature = last.signature ?? turnSignature(thought, event.usage);
+        yield response({ ...last, logprobs, signature, finishReason: event.finishReason, finishMessage: event.finishMessage }, event.usage);
         return;
       }
     }
@@ -98,11 +117,13 @@ function lastCodePointLength(text: string): number {
 export async function collectResponse(
   candidates: AsyncIterable<GenerationEvent>[],
   identity: ResponseIdentity,
+  display: ThoughtDisplay = { includeThoughts: false },
 ): Promise<GenerateContentResponse | undefined> {
   const done = await collectCandidates(candidates);
   if (!done) return undefined;
   const whole = done.map((c, index) => {
-    const candidate = toCandidate(c, index);
+    const piece: CandidatePiece = { ...c, thought: display.includeThoughts ? c.thought : undefined, signature: turnSignature(c.thought, c.usage) };
+    const candidate = toCandidate(piece, index);
     if (c.logprobs?.length) candidate.avgLogprobs = candidate.logprobsResult!.logProbabilitySum! / c.logprobs.length;
     return candidate;
   });
@@ -110,16 +131,24 @@ export async function collectResponse(
 }
 
 /** Every candidate's chunks, interleaved as they are generated; each chunk's usage counts all candidates so far. */
-export async function* toCandidateChunks(candidates: AsyncIterable<GenerationEvent>[], identity: ResponseIdentity): AsyncGenerator<GenerateContentResponse> {
+export async function* toCandidateChunks(
+  candidates: AsyncIterable<GenerationEvent>[],
+  identity: ResponseIdentity,
+  display: ThoughtDisplay = { includeThoughts: false },
+): AsyncGenerator<GenerateContentResponse> {
   if (candidates.length === 1) {
-    yield* toResponseChunks(candidates[0]!, identity);
+    yield* toResponseChunks(candidates[0]!, identity, 0, display);
     return;
   }
   const output = candidates.map(() => 0);
-  for await (const [index, chunk] of interleave(candidates.map((events, i) => toResponseChunks(events, identity, i)))) {
-    output[index] = chunk.usageMetadata.candidatesTokenCount;
+  const thoughts = candidates.map((): number | undefined => undefined);
+  for await (const [index, chunk] of interleave(candidates.map((events, i) => toResponseChunks(events, identity, i, display)))) {
+    output[index] = chunk.usageMetadata.candidatesTokenCount ?? 0;
+    thoughts[index] = chunk.usageMetadata.thoughtsTokenCount;
     const candidatesTokenCount = output.reduce((sum, n) => sum + n, 0);
-    chunk.usageMetadata = { ...chunk.usageMetadata, candidatesTokenCount, totalTokenCount: (chunk.usageMetadata.promptTokenCount ?? 0) + candidatesTokenCount };
+    const thought = thoughts.some((n) => n !== undefined) ? thoughts.reduce((sum: number, n) => sum + (n ?? 0), 0) : undefined;
+    const totalTokenCount = (chunk.usageMetadata.promptTokenCount ?? 0) + candidatesTokenCount + (thought ?? 0);
+    chunk.usageMetadata = { ...chunk.usageMetadata, candidatesTokenCount, totalTokenCount, ...(thought === undefined ? {} : { thoughtsTokenCount: thought }) };
     yield chunk;
   }
 }

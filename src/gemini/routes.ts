@@ -13,6 +13,11 @@ import { BatchEmbedContentsRequestSchema, CountTokensRequestSchema, EmbedContent
 import { collectResponse, newResponseId, toCandidateChunks } from "./response-stream.js";
 import { applyCachedContent, applyCachedContentToCount, withPrefixCache, type CachedContentStore } from "./cached-contents-translate.js";
 import { countTokensPrompt, embedText, MODEL_METHODS, toGenerateRequest, toModelResource } from "./translate.js";
+import { loadReferencedFiles, newMediaContext } from "./media.js";
+import type { Content } from "./protocol.js";
+import type { FileStore } from "../files/file-store.js";
+import { fileUriResolver } from "../files/resolve.js";
+import { mediaTokensByModality } from "../serving/media-parts.js";
 
 export interface GeminiRoutesOptions {
   models: ModelRegistry;
@@ -22,6 +27,8 @@ export interface GeminiRoutesOptions {
   chunkWindowMs: number;
   /** Cached contents a request may name (context caching). */
   caches?: CachedContentStore;
+  /** Uploaded files a fileData part may name. */
+  files?: FileStore;
 }
 
 /** `gemini-2.5-flash:streamGenerateContent` → [model, method]. */
@@ -73,29 +80,41 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
     }
     const engine = engineOr404(model, method);
     if (method === "embedContent" || method === "batchEmbedContents") return embed(engine, method, request.body);
+    const filesOf = (contents: Content[]) => loadReferencedFiles(contents, (uri, where) => {
+      if (!options.files) throw invalidArgument(`${where}.fileData: this server keeps no files.`);
+      return fileUriResolver(options.files, request.host)(uri, where);
+    });
     if (method === "countTokens") {
       const counted = applyCachedContentToCount(options.caches, parseBody(CountTokensRequestSchema, request.body), engine, model);
-      const totalTokens = await engine.countTokens(countTokensPrompt(counted.body, !engine.info.nativeTools));
+      const contents = counted.body.generateContentRequest?.contents ?? counted.body.contents ?? [];
+      const prompt = countTokensPrompt(counted.body, engine.info, newMediaContext(await filesOf(contents)));
+      // Text is counted by the engine; media at the fixed rates of serving/media-parts, on every engine alike.
+      const textTokens = await engine.countTokens(prompt);
+      const media = mediaTokensByModality(prompt);
+      const totalTokens = textTokens + [...media.values()].reduce((sum, n) => sum + n, 0);
       const cached = counted.cachedTokens === undefined ? {} : { cachedContentTokenCount: counted.cachedTokens };
-      return { totalTokens, ...cached, promptTokensDetails: [{ modality: "TEXT", tokenCount: totalTokens }] };
+      const details = [{ modality: "TEXT", tokenCount: textTokens }, ...[...media].map(([modality, tokenCount]) => ({ modality, tokenCount }))];
+      return { totalTokens, ...cached, promptTokensDetails: details };
     }
     const alt = request.query.alt;
     if (alt !== undefined && alt !== "sse" && alt !== "json") {
       throw invalidArgument(`Invalid value for alt: "${alt}" (use sse or json).`);
     }
     const { body, prefix } = applyCachedContent(options.caches, parseBody(GenerateContentRequestSchema, request.body), engine, model);
+    const files = await filesOf(body.contents);
     const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
+    const display = { includeThoughts: body.generationConfig?.thinkingConfig?.includeThoughts ?? false };
     const context = { request, reply, engine, metrics, streams, startedAt, chunkWindowMs };
     return serveGeneration(
       context,
-      (signal) => withPrefixCache({ ...toGenerateRequest(body, signal), malformedCallsEnd: true }, prefix),
+      (signal) => withPrefixCache({ ...toGenerateRequest(body, signal, newMediaContext(files, engine.info)), malformedCallsEnd: true }, prefix),
       async (candidates, lifecycle) => {
         if (method === "generateContent") {
-          const response = await collectResponse(candidates, identity);
+          const response = await collectResponse(candidates, identity, display);
           if (!response) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
           return response;
         }
-        await streamReply(request, reply, toCandidateChunks(candidates, identity), lifecycle, alt === "sse" ? "sse" : "json-array");
+        await streamReply(request, reply, toCandidateChunks(candidates, identity, display), lifecycle, alt === "sse" ? "sse" : "json-array");
         return undefined;
       },
     );

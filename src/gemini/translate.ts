@@ -1,6 +1,8 @@
-import type { ChatTurn, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
+import { mediaPart, type MediaContext } from "./media.js";
+import type { ChatTurn, TurnPart, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, ThinkingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
-import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
+import { toGrammarSchema, type JsonSchema, type OutputConstraint } from "../serving/output-constraint.js";
+import { thoughtSigner } from "../serving/thought-signatures.js";
 import { callText, checkToolUse, NO_PARAMETERS, resultText, withToolPrompt } from "../serving/tool-calls.js";
 import type {
   Candidate,
@@ -13,6 +15,8 @@ import type {
   GenerationConfig,
   LogprobsResult,
   ModelResource,
+  TextPart,
+  ThinkingConfig,
   Tool,
   ToolConfig,
   UsageMetadata,
@@ -22,42 +26,103 @@ import type {
 
 const NOT_YET = "is not supported by genai-local yet";
 
-function turnText(content: Content, where: string): string {
+interface TurnContent {
+  text: string;
+  /** Set when the content holds media. */
+  parts?: TurnPart[];
+}
+
+function turnContent(content: Content, where: string, media?: MediaContext): TurnContent {
   const parts = content.parts ?? [];
   if (parts.length === 0) throw invalidArgument(`* GenerateContentRequest.${where}.parts: contents.parts must not be empty.`);
-  let text = "";
+  const pieces: TurnPart[] = [];
+  let hasMedia = false;
   parts.forEach((part, index) => {
-    for (const field of ["inlineData", "fileData", "executableCode", "codeExecutionResult"] as const) {
+    for (const field of ["executableCode", "codeExecutionResult"] as const) {
       if (part[field] !== undefined) {
-        throw invalidArgument(`${where}.parts[${index}].${field}: this model accepts text and function parts only; ${field} ${NOT_YET}.`);
+        throw invalidArgument(`${where}.parts[${index}].${field}: this model accepts text, media and function parts only; ${field} ${NOT_YET}.`);
       }
     }
     if (part.thought) return; // the model's own thoughts are not replayed into the prompt
-    if (part.functionCall) text += callText([{ name: part.functionCall.name, args: part.functionCall.args ?? {} }]);
-    else if (part.functionResponse) text += resultText(part.functionResponse.name, part.functionResponse.response);
-    else text += part.text ?? "";
+    if (part.inlineData || part.fileData) {
+      const piece = mediaPart(part, `${where}.parts[${index}]`, media);
+      hasMedia ||= piece.type === "media";
+      pieces.push(piece);
+    } else if (part.functionCall) pieces.push({ type: "text", text: callText([{ name: part.functionCall.name, args: part.functionCall.args ?? {} }]) });
+    else if (part.functionResponse) pieces.push({ type: "text", text: resultText(part.functionResponse.name, part.functionResponse.response) });
+    else pieces.push({ type: "text", text: part.text ?? "" });
   });
-  return text;
+  const text = pieces.map((piece) => (piece.type === "text" ? piece.text : "")).join("");
+  return hasMedia ? { text, parts: pieces } : { text };
 }
 
-/** `contents` → turns, with consecutive same-role turns merged as Google does. */
-export function toPromptInput(contents: Content[], systemInstruction?: Content): PromptInput {
+function turnText(content: Content, where: string): string {
+  return turnContent(content, where).text;
+}
+
+/** `contents` → turns, with consecutive same-role turns merged as Google does. `media`: where media parts may be taken. */
+export function toPromptInput(contents: Content[], systemInstruction?: Content, media?: MediaContext): PromptInput {
   if (contents.length === 0) throw invalidArgument("* GenerateContentRequest.contents: contents is not specified");
   const turns: ChatTurn[] = [];
+  const currentTurnStart = lastUserTextIndex(contents) + 1;
   contents.forEach((content, index) => {
     // Function results come back as "user" turns (older SDKs say "function").
     const role = content.role === "function" ? "user" : (content.role ?? "user");
     if (role !== "user" && role !== "model") {
       throw invalidArgument(`Please use a valid role: user, model. (contents[${index}].role is "${role}")`);
     }
-    const text = turnText(content, `contents[${index}]`);
+    const { text, parts } = turnContent(content, `contents[${index}]`, media);
+    const thought = index >= currentTurnStart && role === "model" ? signedThought(content) : undefined;
     const last = turns.at(-1);
-    if (last && last.role === role) last.text += text;
-    else turns.push({ role, text });
+    if (last && last.role === role) {
+      if (parts || last.parts) last.parts = [...(last.parts ?? [{ type: "text", text: last.text }]), ...(parts ?? [{ type: "text", text }])];
+      last.text += text;
+      if (thought) last.thought = (last.thought ?? "") + thought;
+    } else {
+      const turn: ChatTurn = { role, text };
+      if (parts) turn.parts = parts;
+      if (thought) turn.thought = thought;
+      turns.push(turn);
+    }
   });
   const prompt: PromptInput = { turns };
   if (systemInstruction) prompt.systemInstruction = turnText(systemInstruction, "system_instruction");
   return prompt;
+}
+
+/**
+ * The contents of the current turn begin after the last user content that is not only function
+ * results: the steps of a function-calling exchange. Their model turns get their thoughts back
+ * (as Gemini 3 keeps them); earlier turns' thoughts are left out, as thinking models' own chat
+ * templates leave them out.
+ */
+function lastUserTextIndex(contents: Content[]): number {
+  for (let i = contents.length - 1; i >= 0; i--) {
+    const content = contents[i]!;
+    if (content.role !== "model" && (content.parts ?? []).some((part) => !part.functionResponse)) return i;
+  }
+  return -1;
+}
+
+/** The thoughts our own signatures on a model content carry; foreign signatures are ignored. */
+function signedThought(content: Content): string | undefined {
+  let thought = "";
+  for (const part of content.parts ?? []) {
+    if (part.thoughtSignature) thought += thoughtSigner.open(part.thoughtSignature) ?? "";
+  }
+  return thought || undefined;
+}
+
+/** generationConfig.thinkingConfig → how much the model thinks and whether the client sees it. */
+export function toThinking(config: ThinkingConfig | undefined): ThinkingOptions | undefined {
+  if (!config) return undefined;
+  if (config.thinkingBudget !== undefined && config.thinkingLevel !== undefined && config.thinkingLevel !== "THINKING_LEVEL_UNSPECIFIED") {
+    throw invalidArgument("generation_config.thinking_config: thinking_budget and thinking_level cannot be set together; use one of them.");
+  }
+  const thinking: ThinkingOptions = { includeThoughts: config.includeThoughts ?? false };
+  if (config.thinkingBudget !== undefined) thinking.budget = config.thinkingBudget;
+  if (config.thinkingLevel !== undefined && config.thinkingLevel !== "THINKING_LEVEL_UNSPECIFIED") thinking.level = config.thinkingLevel;
+  return thinking;
 }
 
 /** responseMimeType + responseSchema / responseJsonSchema → the constraint generation must follow. */
@@ -119,8 +184,8 @@ export function toToolUse(tools: Tool[] = [], config?: ToolConfig): ToolUse | un
         throw invalidArgument(`${where}: set parameters or parameters_json_schema, not both.`);
       }
       const schema = declaration.parametersJsonSchema ?? declaration.parameters;
-      const parameters = schema === undefined ? NO_PARAMETERS : toGrammarSchema(schema, `${where}.parameters`);
-      functions.push({ name: declaration.name, description: declaration.description, parameters });
+      const parameters = schema === undefined ? NO_PARAMETERS : toGrammarSchema(schema, `${where}.parameters`, { advisory: true });
+      functions.push({ name: declaration.name, description: declaration.description, parameters, declaredParameters: schema as JsonSchema | undefined });
     });
   });
   const calling = config?.functionCallingConfig;
@@ -135,14 +200,16 @@ export function toToolUse(tools: Tool[] = [], config?: ToolConfig): ToolUse | un
   return checkToolUse({ functions, mode, allowed: calling?.allowedFunctionNames }, "tools");
 }
 
-export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSignal): GenerateRequest {
+export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSignal, media?: MediaContext): GenerateRequest {
   const sampling = toSampling(body.generationConfig);
   const tools = toToolUse(body.tools, body.toolConfig);
   if (tools?.mode === "ANY" && sampling.constraint) {
     throw invalidArgument("generation_config.response_mime_type/response_schema cannot be combined with function calling mode ANY.");
   }
+  const thinking = toThinking(body.generationConfig?.thinkingConfig);
   return {
-    prompt: toPromptInput(body.contents, body.systemInstruction),
+    prompt: toPromptInput(body.contents, body.systemInstruction, media),
+    ...(thinking ? { thinking } : {}),
     sampling,
     tools,
     candidateCount: body.generationConfig?.candidateCount,
@@ -152,27 +219,36 @@ export function toGenerateRequest(body: GenerateContentRequest, signal?: AbortSi
 
 /**
  * countTokens takes either `contents` or a whole `generateContentRequest`; the latter's function
- * declarations count too, as the prompt a local model reads holds them (`toolsInPrompt`: the
- * engine has no tool support of its own, so the serving layer writes them into the prompt).
+ * declarations count too, as the prompt a local model reads holds them (written by the serving
+ * layer, or by the engine in its model's own format); an engine with tool calling of its own counts none.
  */
-export function countTokensPrompt(body: CountTokensRequest, toolsInPrompt = true): PromptInput {
+export function countTokensPrompt(body: CountTokensRequest, model: Pick<ModelInfo, "nativeTools" | "toolCallFormat"> = {}, media?: MediaContext): PromptInput {
   if (body.generateContentRequest) {
     const inner = body.generateContentRequest;
-    const prompt = toPromptInput(inner.contents, inner.systemInstruction);
-    const tools = toolsInPrompt ? toToolUse(inner.tools, inner.toolConfig) : undefined;
-    return tools ? withToolPrompt({ prompt, sampling: {}, tools }).prompt : prompt;
+    const prompt = toPromptInput(inner.contents, inner.systemInstruction, media);
+    const tools = model.nativeTools ? undefined : toToolUse(inner.tools, inner.toolConfig);
+    return tools ? withToolPrompt({ prompt, sampling: {}, tools }, model.toolCallFormat).prompt : prompt;
   }
-  return toPromptInput(body.contents ?? []);
+  return toPromptInput(body.contents ?? [], undefined, media);
 }
 
+/**
+ * Usage as Google counts it: the total is prompt + candidates + thoughts, thoughts are counted
+ * (once started) on every chunk, and the prompt's modality breakdown rides on every chunk too.
+ * A zero candidatesTokenCount is left out while the model is still thinking, as Google's proto
+ * encoding leaves out zeros there.
+ */
 export function toUsageMetadata(usage: TokenUsage): UsageMetadata {
   // Unknown prompt tokens are left out (every field is optional on Google's wire), not said to be 0.
+  const thoughts = usage.thoughtTokens;
   const metadata: UsageMetadata = {
     ...(usage.promptTokens === undefined ? {} : { promptTokenCount: usage.promptTokens }),
-    candidatesTokenCount: usage.outputTokens,
-    totalTokenCount: (usage.promptTokens ?? 0) + usage.outputTokens,
+    ...(usage.outputTokens === 0 && thoughts ? {} : { candidatesTokenCount: usage.outputTokens }),
+    totalTokenCount: (usage.promptTokens ?? 0) + usage.outputTokens + (thoughts ?? 0),
   };
   if (usage.cachedPromptTokens > 0) metadata.cachedContentTokenCount = usage.cachedPromptTokens;
+  if (usage.promptTokens !== undefined) metadata.promptTokensDetails = [{ modality: "TEXT", tokenCount: usage.promptTokens }];
+  if (thoughts !== undefined) metadata.thoughtsTokenCount = thoughts;
   return metadata;
 }
 
@@ -184,6 +260,10 @@ export interface ResponseIdentity {
 /** What one chunk (or the one response) of a candidate holds. */
 export interface CandidatePiece {
   text: string;
+  /** Reasoning, sent as a `thought: true` part before the text. */
+  thought?: string;
+  /** The turn's thoughtSignature: on its first function call, or else on its last part. */
+  signature?: string;
   calls?: FunctionCall[];
   logprobs?: TokenLogprob[];
   finishReason?: Candidate["finishReason"];
@@ -200,8 +280,10 @@ export function toLogprobsResult(logprobs: TokenLogprob[]): LogprobsResult {
 
 export function toCandidate(piece: CandidatePiece, index = 0): Candidate {
   const withheld = piece.finishReason === "MALFORMED_FUNCTION_CALL" && !piece.text && !piece.calls?.length;
-  const parts: ({ text: string } | FunctionCallPart)[] = piece.text || !piece.calls?.length ? [{ text: piece.text }] : [];
+  const parts: (TextPart | FunctionCallPart)[] = piece.thought ? [{ text: piece.thought, thought: true }] : [];
+  if (piece.text || (!piece.calls?.length && !piece.thought)) parts.push({ text: piece.text });
   for (const { id, name, args } of piece.calls ?? []) parts.push({ functionCall: { id, name, args } });
+  if (piece.signature) (parts.find((p) => "functionCall" in p) ?? parts.at(-1)!).thoughtSignature = piece.signature;
   const candidate: Candidate = { content: withheld ? {} : { parts, role: "model" }, index };
   if (piece.finishReason) candidate.finishReason = piece.finishReason;
   if (piece.finishMessage) candidate.finishMessage = piece.finishMessage;
@@ -213,6 +295,11 @@ export function toCandidatesResponse(candidates: Candidate[], usageMetadata: Usa
   return { candidates, usageMetadata, modelVersion: identity.modelVersion, responseId: identity.responseId };
 }
 
+/** A thoughtSignature for a turn that thought (undefined for a model that does not think, which gets none). */
+export function turnSignature(thought: string, usage: TokenUsage | undefined): string | undefined {
+  return thought || usage?.thoughtTokens !== undefined ? thoughtSigner.sign(thought) : undefined;
+}
+
 export const MODEL_METHODS = ["generateContent", "streamGenerateContent", "countTokens", "embedContent", "batchEmbedContents"];
 const GENERATION_METHODS = ["generateContent", "streamGenerateContent", "countTokens"];
 
@@ -222,9 +309,12 @@ export function embedText(request: EmbedContentRequest, where = "content"): stri
   return request.title ? `${request.title}\n${text}` : text;
 }
 
+const INPUT_MODALITY = { image: "IMAGE", audio: "AUDIO", pdf: "DOCUMENT" } as const;
+
 export function toModelResource(info: ModelInfo, name = info.id): ModelResource {
   return {
     name: `models/${name}`,
+    inputModalities: ["TEXT", ...(info.inputKinds ?? []).map((kind) => INPUT_MODALITY[kind])],
     version: "001",
     displayName: name === info.id ? info.displayName : `${name} (alias of ${info.id})`,
     description: info.description,

@@ -11,7 +11,8 @@ export type GoogleStatus =
   | "INTERNAL"
   | "UNAVAILABLE"
   | "DEADLINE_EXCEEDED"
-  | "FAILED_PRECONDITION";
+  | "FAILED_PRECONDITION"
+  | "ALREADY_EXISTS";
 
 const HTTP_CODE: Record<GoogleStatus, number> = {
   INVALID_ARGUMENT: 400,
@@ -23,6 +24,7 @@ const HTTP_CODE: Record<GoogleStatus, number> = {
   INTERNAL: 500,
   UNAVAILABLE: 503,
   DEADLINE_EXCEEDED: 504,
+  ALREADY_EXISTS: 409,
 };
 
 export interface ErrorDetail {

@@ -35,10 +35,11 @@ export async function serveGeneration<T>(
     const generateRequest = buildRequest(lifecycle.signal);
     checkOutputLimit(generateRequest, engine.info);
     const localTools = generateRequest.tools && !engine.info.nativeTools ? generateRequest.tools : undefined;
-    const engineRequest = localTools ? withToolPrompt(generateRequest) : generateRequest;
+    const format = engine.info.toolCallFormat;
+    const engineRequest = localTools ? withToolPrompt(generateRequest, format) : generateRequest;
     const candidates = candidateRequests(engineRequest).map((one) => {
       const events = meteredEvents(engine.generate(one), metrics, engine.info.id, startedAt);
-      return coalesceText(localTools ? extractCalls(events, localTools, engineRequest.malformedCallsEnd) : events, chunkWindowMs);
+      return coalesceText(localTools ? extractCalls(events, localTools, engineRequest.malformedCallsEnd, format) : events, chunkWindowMs);
     });
     return await respond(candidates, lifecycle);
   } finally {

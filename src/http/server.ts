@@ -16,6 +16,10 @@ import type { ServerMetrics } from "./metrics.js";
 import { errorHandler } from "./error-handler.js";
 import { parseJsonText } from "./json-depth.js";
 import type { StreamTracker } from "./stream-tracker.js";
+import { DEFAULT_FILE_TTL_MS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, FileStore } from "../files/file-store.js";
+import { defaultDataDir } from "../files/data-dir.js";
+import { filesRoutes } from "../files/routes.js";
+import { UPLOAD_REQUEST_HEADERS, UPLOAD_RESPONSE_HEADERS, uploadRoutes } from "../files/upload-routes.js";
 
 export interface ServerOptions {
   models: ModelRegistry;
@@ -30,7 +34,12 @@ export interface ServerOptions {
   chunkWindowMs?: number;
   /** Tokens all cached contents may hold together (context caching). */
   cacheMaxTokens?: number;
+  /** Uploaded files (the Files API): where, how large each and all together, how long they live. */
+  files?: { dataDir?: string; maxFileBytes?: number; maxTotalBytes?: number; ttlMs?: number };
 }
+
+/** Every REST route is served under each API version the SDKs call. */
+export const API_VERSIONS = ["v1beta", "v1", "v1alpha"] as const;
 
 export const DEFAULT_CHUNK_WINDOW_MS = 10;
 
@@ -60,7 +69,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   if (options.corsOrigins?.length) {
     await app.register(cors, {
       origin: [...options.corsOrigins],
-      allowedHeaders: ["content-type", "x-goog-api-key", "authorization", "x-server-timeout", "x-goog-api-client"],
+      allowedHeaders: ["content-type", "x-goog-api-key", "authorization", "x-server-timeout", "x-goog-api-client", ...UPLOAD_REQUEST_HEADERS],
+      exposedHeaders: [...UPLOAD_RESPONSE_HEADERS],
     });
   }
 
@@ -108,9 +118,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   app.addHook("onClose", async () => caches.close());
   await app.register(openAiRoutes, { prefix: "/v1", models: options.models, keys, metrics, streams, chunkWindowMs });
-  for (const prefix of ["/v1beta", "/v1"]) {
-    await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics, streams, chunkWindowMs, caches });
+  const files = await FileStore.open({
+    dataDir: options.files?.dataDir ?? defaultDataDir(),
+    maxFileBytes: options.files?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    maxTotalBytes: options.files?.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
+    ttlMs: options.files?.ttlMs ?? DEFAULT_FILE_TTL_MS,
+  });
+  app.addHook("onClose", async () => files.close());
+  for (const version of API_VERSIONS) {
+    const prefix = `/${version}`;
+    await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics, streams, chunkWindowMs, caches, files });
     await app.register(cachedContentsRoutes, { prefix, models: options.models, keys, caches });
+    await app.register(filesRoutes, { prefix, store: files, keys });
+    await app.register(uploadRoutes, { prefix: `/upload${prefix}`, store: files, keys });
   }
   app.get("/metrics", async (_request, reply) => {
     reply.type(metrics.registry.contentType);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import path from "node:path";
@@ -11,6 +12,8 @@ export interface DownloadOptions {
   headers?: Record<string, string>;
   /** How long the server may send nothing before the download fails; 60 s by default. */
   idleTimeoutMs?: number;
+  /** The file's expected SHA-256 (hex): a download that differs is refused and removed. */
+  sha256?: string;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -40,12 +43,18 @@ export async function downloadModel(url: string, destPath: string, opts: Downloa
     checkResponse(response);
     progress.expected = announcedLength(response);
     progress.reading = true;
+    const hash = createHash("sha256");
     await writeBody(response, partPath, (bytes) => {
-      progress.received += bytes;
+      hash.update(bytes);
+      progress.received += bytes.byteLength;
       opts.onProgress?.(progress.received, progress.expected);
     });
     if (progress.expected !== undefined && progress.received !== progress.expected) {
       throw new Error("the connection ended early");
+    }
+    const sha256 = hash.digest("hex");
+    if (opts.sha256 && sha256 !== opts.sha256.toLowerCase()) {
+      throw new Error(`the file's SHA-256 is ${sha256}, not the expected ${opts.sha256.toLowerCase()}`);
     }
     opts.signal?.throwIfAborted();
     await rename(partPath, destPath);
@@ -84,14 +93,14 @@ function announcedLength(response: IncomingMessage): number | undefined {
   return length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
 }
 
-async function writeBody(body: IncomingMessage, filePath: string, onChunk: (bytes: number) => void): Promise<void> {
+async function writeBody(body: IncomingMessage, filePath: string, onChunk: (bytes: Buffer) => void): Promise<void> {
   try {
     const file = await open(filePath, "w");
     try {
       for await (const chunk of body) {
         const bytes = chunk as Buffer;
         await file.write(bytes);
-        onChunk(bytes.byteLength);
+        onChunk(bytes);
       }
       await file.sync();
     } finally {

@@ -6,6 +6,8 @@ export interface HfFileRef {
   file: string;
   /** The last segment of `file`: the name the model is stored under locally. */
   fileName: string;
+  /** A branch, tag or commit (`hf:owner/repo@REV/file.gguf`); the main branch when absent. */
+  revision?: string;
 }
 
 /** A model that lives somewhere else: where to fetch it and what to call it locally. */
@@ -18,7 +20,7 @@ export interface RemoteModelSource {
 
 export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
 const HF_PREFIX = "hf:";
-const HF_FORMAT = "hf:owner/repo/path/to/file.gguf";
+const HF_FORMAT = "hf:owner/repo[@revision]/path/to/file.gguf";
 
 /** Hugging Face's base URL; GENAI_LOCAL_HF_ENDPOINT points it at a mirror (or a test server). */
 export function hfEndpoint(): string {
@@ -41,8 +43,11 @@ export function isRemoteSource(source: string): boolean {
 export function parseHfUri(uri: string): HfFileRef {
   if (!isHfUri(uri)) throw new Error(`"${uri}" is not a Hugging Face URI; expected ${HF_FORMAT}.`);
   const segments = uri.slice(HF_PREFIX.length).split("/");
-  const [owner, repo, ...fileSegments] = segments;
-  if (!owner || !repo || fileSegments.length === 0) {
+  const [owner, repoAndRevision = "", ...fileSegments] = segments;
+  const at = repoAndRevision.indexOf("@");
+  const repo = at < 0 ? repoAndRevision : repoAndRevision.slice(0, at);
+  const revision = at < 0 ? undefined : repoAndRevision.slice(at + 1);
+  if (!owner || !repo || fileSegments.length === 0 || revision === "") {
     throw new Error(`"${uri}" does not name a file in a repository; expected ${HF_FORMAT}.`);
   }
   // Empty, "." and ".." segments would let the URL (or the local file name) escape the repository.
@@ -50,12 +55,14 @@ export function parseHfUri(uri: string): HfFileRef {
     throw new Error(`"${uri}" has an empty, "." or ".." path segment; expected ${HF_FORMAT}.`);
   }
   const fileName = fileSegments[fileSegments.length - 1] as string;
-  return { owner, repo, file: fileSegments.join("/"), fileName };
+  const ref: HfFileRef = { owner, repo, file: fileSegments.join("/"), fileName };
+  if (revision !== undefined) ref.revision = revision;
+  return ref;
 }
 
-/** The URL Hugging Face serves the file's main-branch content at. */
+/** The URL Hugging Face serves the file's content at, on its revision (main by default). */
 export function hfFileUrl(ref: HfFileRef, endpoint: string = hfEndpoint()): string {
-  const path = [ref.owner, ref.repo, "resolve", "main", ...ref.file.split("/")].map(encodeURIComponent).join("/");
+  const path = [ref.owner, ref.repo, "resolve", ref.revision ?? "main", ...ref.file.split("/")].map(encodeURIComponent).join("/");
   return `${endpoint.replace(/\/+$/, "")}/${path}`;
 }
 

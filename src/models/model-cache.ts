@@ -24,6 +24,8 @@ export interface EnsureModelOptions {
   signal?: AbortSignal;
   /** Show a progress bar on stderr while downloading. */
   progress?: boolean;
+  /** The expected SHA-256 (hex) of a file to download; a different file is refused. */
+  sha256?: string;
 }
 
 interface SharedDownload {
@@ -59,7 +61,7 @@ export async function ensureModelFile(source: string, opts: EnsureModelOptions):
     throw new ModelNotAvailableError(`Model file "${remote.fileName}" is not in ${modelsDir} and downloading is off. ${guidance}`);
   }
   // No await between this lookup and the registration in startDownload, so callers cannot both start one.
-  const shared = inFlight.get(destPath) ?? startDownload(remote, destPath, modelsDir, guidance, opts.progress ?? false);
+  const shared = inFlight.get(destPath) ?? startDownload(remote, destPath, modelsDir, guidance, opts.progress ?? false, opts.sha256);
   return waitForDownload(shared, opts.signal);
 }
 
@@ -78,11 +80,12 @@ async function isFile(filePath: string): Promise<boolean> {
   }
 }
 
-function startDownload(remote: RemoteModelSource, destPath: string, modelsDir: string, guidance: string, progress: boolean): SharedDownload {
+function startDownload(remote: RemoteModelSource, destPath: string, modelsDir: string, guidance: string, progress: boolean, sha256?: string): SharedDownload {
   const controller = new AbortController();
   const bar = progress ? createProgressBar(remote.fileName) : undefined;
   const done = downloadModel(remote.url, destPath, {
     signal: controller.signal,
+    sha256,
     onProgress: bar && ((received, total) => bar.update(received, total)),
   })
     .then(

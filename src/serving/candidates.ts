@@ -11,11 +11,15 @@ export function joinLogprobs(a?: TokenLogprob[], b?: TokenLogprob[]): TokenLogpr
 export function totalUsage(usages: (TokenUsage | undefined)[]): TokenUsage {
   const known = usages.filter((u): u is TokenUsage => u !== undefined);
   const first = known[0] ?? { promptTokens: 0, cachedPromptTokens: 0, outputTokens: 0 };
-  return { ...first, outputTokens: known.reduce((sum, u) => sum + u.outputTokens, 0) };
+  const total: TokenUsage = { ...first, outputTokens: known.reduce((sum, u) => sum + u.outputTokens, 0) };
+  if (known.some((u) => u.thoughtTokens !== undefined)) total.thoughtTokens = known.reduce((sum, u) => sum + (u.thoughtTokens ?? 0), 0);
+  return total;
 }
 
 export interface CollectedCandidate {
   text: string;
+  /** The model's reasoning, "" when it did not think. */
+  thought: string;
   calls: FunctionCall[];
   logprobs?: TokenLogprob[];
   finishReason: FinishReason;
@@ -26,16 +30,19 @@ export interface CollectedCandidate {
 /** One candidate's events as a whole reply; undefined when the generation did not end (aborted). */
 export async function collectCandidate(events: AsyncIterable<GenerationEvent>): Promise<CollectedCandidate | undefined> {
   let text = "";
+  let thought = "";
   const calls: FunctionCall[] = [];
   let logprobs: TokenLogprob[] | undefined;
   for await (const event of events) {
-    if (event.type === "text") {
+    if (event.type === "thought") {
+      thought += event.text;
+    } else if (event.type === "text") {
       text += event.text;
       logprobs = joinLogprobs(logprobs, event.logprobs);
     } else if (event.type === "calls") {
       calls.push(...event.calls);
     } else if (event.type === "end") {
-      const whole: CollectedCandidate = { text, calls, logprobs: joinLogprobs(logprobs, event.logprobs), finishReason: event.finishReason, usage: event.usage };
+      const whole: CollectedCandidate = { text, thought, calls, logprobs: joinLogprobs(logprobs, event.logprobs), finishReason: event.finishReason, usage: event.usage };
       if (event.finishMessage) whole.finishMessage = event.finishMessage;
       return whole;
     }

@@ -1,7 +1,7 @@
 import type { GenerationEvent, TokenUsage } from "../engines/engine.js";
 import { joinLogprobs } from "./candidates.js";
 
-type TextEvent = Extract<GenerationEvent, { type: "text" }>;
+type TextEvent = Extract<GenerationEvent, { type: "text" | "thought" }>;
 
 /**
  * Merges text produced within `windowMs` of the last chunk sent into one chunk, as Google's
@@ -10,7 +10,8 @@ type TextEvent = Extract<GenerationEvent, { type: "text" }>;
  * its first whole piece out by the second), and so does any text that arrives
  * after a longer gap, so a slow model streams token by token while a fast one stops paying
  * per-chunk costs (JSON, framing, the client's parser) for every token. "At once" is at the end
- * of the event-loop turn, so that texts arriving together become one chunk.
+ * of the event-loop turn, so that texts arriving together become one chunk. A reasoning model's
+ * thoughts are merged the same way, never with the answer's text.
  */
 export async function* coalesceText(events: AsyncIterable<GenerationEvent>, windowMs: number): AsyncGenerator<GenerationEvent> {
   if (windowMs <= 0) {
@@ -60,11 +61,12 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
       }
       next = source.next();
       const event = result.value;
-      if (event.type !== "text") {
+      if (event.type !== "text" && event.type !== "thought") {
         if (held) yield release();
         yield event;
         continue;
       }
+      if (held && held.type !== event.type) yield release();
       held = held ? joinText(held, event) : event;
       windowEnd ??= openWindow(sent < 2 ? 0 : windowMs - (performance.now() - lastSent));
     }
@@ -75,8 +77,9 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
 }
 
 function joinText(held: TextEvent, next: TextEvent): TextEvent {
+  if (held.type === "thought") return { type: "thought", text: held.text + next.text, usage: next.usage as TokenUsage };
   const joined: TextEvent = { type: "text", text: held.text + next.text, usage: next.usage as TokenUsage };
-  const logprobs = joinLogprobs(held.logprobs, next.logprobs);
+  const logprobs = joinLogprobs(held.logprobs, next.type === "text" ? next.logprobs : undefined);
   if (logprobs) joined.logprobs = logprobs;
   return joined;
 }

@@ -27,12 +27,13 @@ export async function* meteredEvents(
       if (event.type === "start") {
         if (event.usage.cachedPromptTokens > 0) metrics.reusedPromptTokens.inc(labels, event.usage.cachedPromptTokens);
       } else {
-        produced = event.usage.outputTokens;
-        if (event.type === "text") {
+        produced = event.usage.outputTokens + (event.usage.thoughtTokens ?? 0);
+        if (event.type === "text" || event.type === "thought") {
           const now = performance.now();
           // An engine that delivers text in batches says when it made each piece: the gaps are
           // the engine's pace, not the batches'. Time to first token is when it got here.
-          const made = event.at === undefined ? now : event.at - performance.timeOrigin;
+          const at = event.type === "text" ? event.at : undefined;
+          const made = at === undefined ? now : at - performance.timeOrigin;
           if (lastTextAt === undefined) metrics.timeToFirstToken.observe(labels, (now - startedAt) / 1000);
           else gaps.observe(Math.max(0, made - lastTextAt) / 1000);
           lastTextAt = made;

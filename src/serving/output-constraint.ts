@@ -1,3 +1,4 @@
+import type { FunctionDeclaration } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 
 /**
@@ -6,6 +7,8 @@ import { invalidArgument } from "../http/errors.js";
  */
 export type OutputConstraint =
   | { kind: "json" }
+  /** One call of one of these functions in the engine's own ToolCallFormat (mode ANY on a tool-trained model). */
+  | { kind: "function-call"; functions: FunctionDeclaration[] }
   | { kind: "json-schema"; schema: JsonSchema }
   | { kind: "enum"; values: string[] };
 
@@ -17,6 +20,15 @@ const DESCRIPTIVE = new Set(["description", "title", "example", "examples", "def
 /** Keywords the grammar enforces as they are. */
 const KEPT = new Set(["enum", "const", "properties", "required", "items", "prefixItems", "minItems", "maxItems", "minLength", "maxLength", "additionalProperties", "minProperties", "maxProperties", "$defs", "$ref"]);
 const STRING_FORMATS = new Set(["date-time", "date", "time"]);
+
+export interface GrammarSchemaOptions {
+  /**
+   * Keywords the grammar cannot enforce (pattern, minimum, …) are left out instead of refused:
+   * for function declarations, which Google accepts with any keyword of its schema and where
+   * they only guide the model (the declaration as written is what the model reads).
+   */
+  advisory?: boolean;
+}
 
 function schemaList(value: unknown, path: string): unknown[] {
   if (!Array.isArray(value)) throw invalidArgument(`${path}: expected a list of schemas.`);
@@ -34,11 +46,11 @@ export const MAX_SCHEMA_SIZE = 5_000;
  * A Gemini `responseSchema` (OpenAPI subset: upper-case types, `nullable`, `anyOf`) or a JSON
  * Schema → the JSON Schema subset node-llama-cpp compiles to a grammar. A keyword the grammar
  * cannot enforce (pattern, minimum, …) is refused with a 400 rather than silently ignored, so
- * output that "matches the schema" really does. It recurses once per schema level: safe because
- * every request body has passed the depth guard (http/json-depth.ts) before it runs.
+ * output that "matches the schema" really does (unless `advisory`). It recurses once per schema
+ * level: safe because every request body has passed the depth guard (http/json-depth.ts).
  */
-export function toGrammarSchema(schema: unknown, path = "response_schema"): JsonSchema {
-  return convert(schema, path, { path, left: MAX_SCHEMA_SIZE });
+export function toGrammarSchema(schema: unknown, path = "response_schema", options: GrammarSchemaOptions = {}): JsonSchema {
+  return convert(schema, path, options, { path, left: MAX_SCHEMA_SIZE });
 }
 
 interface SizeBudget {
@@ -53,7 +65,7 @@ function spend(budget: SizeBudget, count: number): void {
   }
 }
 
-function convert(schema: unknown, path: string, budget: SizeBudget): JsonSchema {
+function convert(schema: unknown, path: string, options: GrammarSchemaOptions, budget: SizeBudget): JsonSchema {
   spend(budget, 1);
   if (schema === true || (typeof schema === "object" && schema !== null && Object.keys(schema).length === 0)) return {};
   if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
@@ -73,21 +85,21 @@ function convert(schema: unknown, path: string, budget: SizeBudget): JsonSchema 
       nullable = value === true;
     } else if (key === "format") {
       if (STRING_FORMATS.has(String(value))) out.format = value;
-      else if (!["int32", "int64", "float", "double", "enum"].includes(String(value))) {
+      else if (!options.advisory && !["int32", "int64", "float", "double", "enum"].includes(String(value))) {
         throw invalidArgument(`${path}.format: "${String(value)}" cannot be enforced by genai-local's grammar.`);
       }
     } else if (key === "anyOf" || key === "oneOf") {
-      out.oneOf = schemaList(value, `${path}.${key}`).map((s, i) => convert(s, `${path}.${key}[${i}]`, budget));
+      out.oneOf = schemaList(value, `${path}.${key}`).map((s, i) => convert(s, `${path}.${key}[${i}]`, options, budget));
     } else if (key === "properties" || key === "$defs") {
-      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, s]) => [name, convert(s, `${path}.${key}.${name}`, budget)]));
+      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([name, s]) => [name, convert(s, `${path}.${key}.${name}`, options, budget)]));
     } else if (key === "items" || key === "additionalProperties") {
-      out[key] = typeof value === "boolean" ? value : convert(value, `${path}.${key}`, budget);
+      out[key] = typeof value === "boolean" ? value : convert(value, `${path}.${key}`, options, budget);
     } else if (key === "prefixItems") {
-      out.prefixItems = schemaList(value, `${path}.prefixItems`).map((s, i) => convert(s, `${path}.prefixItems[${i}]`, budget));
+      out.prefixItems = schemaList(value, `${path}.prefixItems`).map((s, i) => convert(s, `${path}.prefixItems[${i}]`, options, budget));
     } else if (KEPT.has(key)) {
       if ((key === "enum" || key === "required") && Array.isArray(value)) spend(budget, value.length);
       out[key] = ["minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"].includes(key) ? Number(value) : value;
-    } else {
+    } else if (!options.advisory) {
       throw invalidArgument(`${path}.${key} is not supported by genai-local's structured output (it cannot be enforced).`);
     }
   }

@@ -1,5 +1,5 @@
 import { randomId } from "./random-id.js";
-import type { FunctionCall, GenerateRequest, GenerationEvent, ToolUse } from "../engines/engine.js";
+import type { FunctionCall, GenerateRequest, GenerationEvent, ToolCallFormat, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import type { JsonSchema } from "./output-constraint.js";
 
@@ -51,7 +51,7 @@ export const resultText = (name: string, response: unknown): string =>
 
 function toolInstruction(tools: ToolUse): string {
   const functions = callableFunctions(tools);
-  const listing = functions.map((f) => JSON.stringify({ name: f.name, description: f.description ?? "", parameters: f.parameters })).join("\n");
+  const listing = functions.map((f) => JSON.stringify({ name: f.name, description: f.description ?? "", parameters: f.declaredParameters ?? f.parameters })).join("\n");
   const how = 'To call a function, reply with only a JSON object {"name": FUNCTION_NAME, "args": ARGUMENTS} (or a JSON array of such objects to call several).';
   const when = tools.mode === "ANY" ? "You must call one of these functions now." : "Call a function when it helps; otherwise answer in plain text.";
   return `You can call these functions:\n${listing}\n${how}\n${when}`;
@@ -69,17 +69,27 @@ export function callSchema(tools: ToolUse): JsonSchema {
   };
 }
 
-/** What a local engine is asked: the declarations in the system instruction, and in mode ANY the call grammar. */
-export function withToolPrompt(request: GenerateRequest): GenerateRequest {
+/**
+ * What a local engine is asked: the declarations in the system instruction, and in mode ANY the
+ * call grammar; for a model with its own call format (`format`), the declarations for the engine
+ * to render in that format, and in mode ANY a call in it.
+ */
+export function withToolPrompt(request: GenerateRequest, format?: ToolCallFormat): GenerateRequest {
   const tools = request.tools;
-  if (!tools || callableFunctions(tools).length === 0) return request;
+  const functions = tools ? callableFunctions(tools) : [];
+  if (!tools || functions.length === 0) return request;
+  if (format) {
+    const sampling = tools.mode === "ANY" ? { ...request.sampling, constraint: { kind: "function-call" as const, functions } } : request.sampling;
+    return { ...request, prompt: { ...request.prompt, functions }, sampling };
+  }
   const system = [request.prompt.systemInstruction, toolInstruction(tools)].filter(Boolean).join("\n\n");
   const sampling = tools.mode === "ANY" ? { ...request.sampling, constraint: { kind: "json-schema" as const, schema: callSchema(tools) } } : request.sampling;
   return { ...request, prompt: { ...request.prompt, systemInstruction: system }, sampling };
 }
 
-/** The reply as calls, when it is exactly a call (or an array of calls) of callable functions. */
-export function parseCalls(text: string, tools: ToolUse): FunctionCall[] | undefined {
+/** The reply as calls, when it is exactly a call (or several) of callable functions, in `format` or as the fallback's JSON. */
+export function parseCalls(text: string, tools: ToolUse, format?: ToolCallFormat): FunctionCall[] | undefined {
+  if (format) return parseFormattedCalls(text, tools, format);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -99,13 +109,75 @@ export function parseCalls(text: string, tools: ToolUse): FunctionCall[] | undef
   return calls;
 }
 
+/** Where a reply in `format` that is a call begins. */
+const callOpening = (format: ToolCallFormat): string => ((format.sectionPrefix ?? "") + format.prefix).trimStart();
+
+/**
+ * `text` with `expected` read off its start; a text that ends part-way through `expected` ends
+ * there (generation stopped on the special token the model's suffix ends with). Undefined: no match.
+ */
+function readOff(text: string, expected: string): string | undefined {
+  if (text.startsWith(expected)) return text.slice(expected.length);
+  return expected.startsWith(text) ? "" : undefined;
+}
+
+/** The length of the JSON object at the start of `text`, or -1 when it is not one. */
+function jsonObjectLength(text: string): number {
+  if (text[0] !== "{") return -1;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") {
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+/** Calls written in a model's own format (see ToolCallFormat): prefix NAME paramsPrefix {ARGS} suffix, repeated. */
+function parseFormattedCalls(text: string, tools: ToolUse, format: ToolCallFormat): FunctionCall[] | undefined {
+  const names = new Set(callableFunctions(tools).map((f) => f.name));
+  let rest: string | undefined = text.trim();
+  if (format.sectionPrefix && rest.startsWith(format.sectionPrefix)) rest = rest.slice(format.sectionPrefix.length);
+  const calls: FunctionCall[] = [];
+  while (rest !== undefined && rest.trim() !== "") {
+    rest = readOff(rest.trimStart(), format.prefix.trimStart());
+    if (!rest) return undefined;
+    const nameEnd = rest.indexOf(format.paramsPrefix);
+    if (nameEnd < 0) return undefined;
+    const name = rest.slice(0, nameEnd).trim();
+    if (!names.has(name)) return undefined;
+    rest = rest.slice(nameEnd + format.paramsPrefix.length).trimStart();
+    const length = jsonObjectLength(rest);
+    if (length < 0) return undefined;
+    let args: unknown;
+    try {
+      args = JSON.parse(rest.slice(0, length));
+    } catch {
+      return undefined;
+    }
+    calls.push({ id: newCallId(), name, args: args as Record<string, unknown> });
+    rest = readOff(rest.slice(length).trimStart(), format.suffix.trim());
+    if (rest !== undefined && format.betweenCalls?.trim()) rest = rest.trimStart().startsWith(format.betweenCalls.trim()) ? rest.trimStart().slice(format.betweenCalls.trim().length) : rest;
+    if (rest !== undefined && format.sectionSuffix?.trim()) rest = readOff(rest.trim(), format.sectionSuffix.trim()) ?? rest;
+  }
+  return rest === undefined || calls.length === 0 ? undefined : calls;
+}
+
 /**
  * Whether a reply that is no valid call set out to be one: it begins as the instruction's
  * `{"name": …` (or an array of such), and is either not JSON at all or JSON whose objects hold
  * nothing but `name` and `args`. JSON of another shape (`{"name": "Ada", "age": 36}` asked for
  * as data) is an answer, not a call.
  */
-export function isMalformedCall(text: string): boolean {
+export function isMalformedCall(text: string, format?: ToolCallFormat): boolean {
+  if (format) return text.trimStart().startsWith(callOpening(format));
   if (!/^\s*\[?\s*\{\s*"name"\s*:/.test(text)) return false;
   let value: unknown;
   try {
@@ -126,7 +198,11 @@ export function isMalformedCall(text: string): boolean {
  * `finishMessage` quoting what the model wrote, as Gemini answers. One cut short by the token
  * limit stays text with MAX_TOKENS.
  */
-export async function* extractCalls(events: AsyncIterable<GenerationEvent>, tools: ToolUse, malformedCallsEnd = false): AsyncGenerator<GenerationEvent> {
+export async function* extractCalls(events: AsyncIterable<GenerationEvent>, tools: ToolUse, malformedCallsEnd = false, format?: ToolCallFormat): AsyncGenerator<GenerationEvent> {
+  // A reply that cannot be the start of a call any more streams as text.
+  const opening = format ? callOpening(format) : undefined;
+  const cannotBeCall = (start: string): boolean =>
+    opening === undefined ? start[0] !== "{" && start[0] !== "[" : !opening.startsWith(start) && !start.startsWith(opening);
   const held: Extract<GenerationEvent, { type: "text" }>[] = [];
   let holding = true;
   let seen = "";
@@ -135,17 +211,17 @@ export async function* extractCalls(events: AsyncIterable<GenerationEvent>, tool
       held.push(event);
       seen += event.text;
       const start = seen.trimStart();
-      if (start.length > 0 && tools.mode !== "ANY" && start[0] !== "{" && start[0] !== "[") {
+      if (start.length > 0 && tools.mode !== "ANY" && cannotBeCall(start)) {
         holding = false;
         yield* held.splice(0);
       }
       continue;
     }
     if (event.type === "end" && holding) {
-      const calls = parseCalls(seen, tools);
+      const calls = parseCalls(seen, tools, format);
       if (calls) {
         yield { type: "calls", calls, usage: event.usage };
-      } else if (malformedCallsEnd && event.finishReason === "STOP" && isMalformedCall(seen)) {
+      } else if (malformedCallsEnd && event.finishReason === "STOP" && isMalformedCall(seen, format)) {
         yield { type: "end", finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: `Malformed function call: ${seen.trim()}`, usage: event.usage };
         return;
       } else {

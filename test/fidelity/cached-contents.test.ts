@@ -4,7 +4,6 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
-import { DEFAULT_MODEL_SOURCE } from "../../src/models/registry.js";
 import { startTestServer, waitFor } from "../support/server.js";
 
 // Context caching through @google/genai. One sequence (parallel 1), so which KV prefix the model
@@ -22,7 +21,7 @@ beforeAll(async () => {
     parallel: 1,
     cacheMaxTokens: CACHE_MAX_TOKENS,
     cacheDir,
-    models: [`${MODEL}=${DEFAULT_MODEL_SOURCE}`, `other=${DEFAULT_MODEL_SOURCE}`],
+    models: [`${MODEL}=stories260K.gguf`, "other=stories260K.gguf"],
     upstreams: ["remote=openai:http://127.0.0.1:9/v1"],
   });
   ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: server.url } });

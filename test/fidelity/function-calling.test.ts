@@ -182,7 +182,6 @@ describe("function calling (Gemini)", () => {
       [{ tools: [{ functionDeclarations: [declarations[1]!, declarations[1]!] }] }, "declared twice"],
       [{ tools: [{ functionDeclarations: declarations }], toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["nope"] } } }, "is not declared"],
       [{ toolConfig: { functionCallingConfig: { mode: "ANY" } } }, "needs function declarations"],
-      [{ tools: [{ functionDeclarations: [{ name: "f", parameters: { type: Type.STRING, pattern: "a+" } }] }] }, "pattern"],
       [{ tools: [{ functionDeclarations: declarations }], toolConfig: { functionCallingConfig: { mode: "ANY" } }, responseMimeType: "application/json" }, "cannot be combined"],
     ];
     for (const [config, message] of cases) {

@@ -113,8 +113,8 @@ describe("engine events → streamed responses", () => {
     expect(chunks.map((c) => c.candidates[0]?.content.parts[0]?.text)).toEqual(["Onc", "e upo", "n"]);
     expect(chunks.slice(0, 2).map((c) => c.candidates[0]?.finishReason)).toEqual([undefined, undefined]);
     expect(chunks[2]?.candidates[0]?.finishReason).toBe("STOP");
-    expect(chunks[1]?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 2, totalTokenCount: 7 });
-    expect(chunks[2]?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8 });
+    expect(chunks[1]?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 2, totalTokenCount: 7, promptTokensDetails: [{ modality: "TEXT", tokenCount: 5 }] });
+    expect(chunks[2]?.usageMetadata).toEqual({ promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8, promptTokensDetails: [{ modality: "TEXT", tokenCount: 5 }] });
     for (const chunk of chunks) expect(chunk).toMatchObject(identity);
   });
 
@@ -213,7 +213,7 @@ describe("engine events → streamed responses", () => {
     expect(chunks).toEqual([
       {
         candidates: [{ content: {}, index: 0, finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: 'Malformed function call: {"name":"rm_rf"}' }],
-        usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 4, totalTokenCount: 9 },
+        usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 4, totalTokenCount: 9, promptTokensDetails: [{ modality: "TEXT", tokenCount: 5 }] },
         ...identity,
       },
     ]);

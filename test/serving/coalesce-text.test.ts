@@ -79,3 +79,17 @@ describe("coalesceText and time to first token", () => {
     expect(texts[1]!.at).toBeLessThan(texts[0]!.at + 40);
   });
 });
+
+describe("coalesceText with a reasoning model", () => {
+  it("merges thoughts arriving together as it merges text, never a thought with the answer", async () => {
+    async function* events(): AsyncGenerator<GenerationEvent> {
+      yield { type: "start", usage: usage(0) };
+      for (const [type, text] of [["thought", "a"], ["thought", "b"], ["thought", "c"], ["text", "x"], ["text", "y"], ["text", "z"]] as const) {
+        yield { type, text, usage: usage(1) };
+      }
+      yield { type: "end", finishReason: "STOP", usage: usage(6) };
+    }
+    const out = (await collect(coalesceText(events(), 50))).map(({ event }) => (event.type === "thought" || event.type === "text" ? `${event.type}:${event.text}` : event.type));
+    expect(out).toEqual(["start", "thought:abc", "text:xyz", "end"]);
+  });
+});

@@ -32,6 +32,21 @@ describe("meteredEvents", () => {
     expect(value(text, 'genai_local_prefix_tokens_reused_total{model="m"}')).toBe(2);
   });
 
+  it("counts a thinking model's thought tokens as generated tokens, and its first thought as the first token", async () => {
+    const metrics = new ServerMetrics({ loaded: [] } as unknown as ModelRegistry);
+    async function* stream(): AsyncGenerator<GenerationEvent> {
+      yield { type: "start", usage: usage(0) };
+      yield { type: "thought", text: "hm", usage: { ...usage(0), thoughtTokens: 4 } };
+      yield { type: "text", text: "ok", usage: { ...usage(1), thoughtTokens: 4 } };
+      yield { type: "end", finishReason: "STOP", usage: { ...usage(1), thoughtTokens: 4 } };
+    }
+    for await (const _ of meteredEvents(stream(), metrics, "m")) void _;
+    const text = await metricsText(metrics);
+    expect(value(text, 'genai_local_generated_tokens_total{model="m"}')).toBe(5);
+    expect(value(text, 'genai_local_time_to_first_token_seconds_count{model="m"}')).toBe(1);
+    expect(value(text, 'genai_local_inter_token_latency_seconds_count{model="m"}')).toBe(1);
+  });
+
   it("measures inter-token gaps by when the engine made each text (`at`), not when a batch of them arrived", async () => {
     const metrics = new ServerMetrics({ loaded: [] } as unknown as ModelRegistry);
     const made = performance.timeOrigin + performance.now() - 100;

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GoogleGenAI } from "@google/genai";
@@ -21,12 +23,21 @@ export interface TestServerOptions {
   corsOrigins?: string[];
   cacheMaxTokens?: number;
   cacheDir?: string;
+  /** Uploaded files; by default a data directory of the test's own (made only if a test uploads). */
+  files?: { dataDir?: string; maxFileBytes?: number; maxTotalBytes?: number; ttlMs?: number };
 }
 
-/** A real server on a random loopback port with the tiny shared model, one thread. */
+/** The tiny story model most tests run on: fast, no chat template. */
+export const STORIES_MODEL = "stories-260k=stories260K.gguf";
+/** The real chat model (ChatML) the judges also run on, where behaviour depends on a chat model. */
+export const CHAT_MODEL_ID = "smollm2-135m-instruct";
+export const CHAT_MODEL = `${CHAT_MODEL_ID}=SmolLM2-135M-Instruct.Q4_1.gguf`;
+
+/** A real server on a random loopback port with the tiny story model (unless told otherwise), one thread. */
 export function startTestServer(options: TestServerOptions = {}): Promise<RunningServer> {
+  const models = options.models ?? (options.upstreams?.length ? [] : [STORIES_MODEL]);
   return startServer({
-    models: registryFrom(options.models, options.aliases, options.upstreams),
+    models: registryFrom(models, options.aliases, options.upstreams),
     host: "127.0.0.1",
     port: 0,
     apiKeys: options.apiKeys ?? [],
@@ -40,6 +51,7 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     corsOrigins: options.corsOrigins,
     cacheMaxTokens: options.cacheMaxTokens,
     cacheDir: options.cacheDir,
+    files: { dataDir: path.join(os.tmpdir(), `genai-local-test-data-${process.pid}-${randomUUID()}`), ...options.files },
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }

@@ -77,7 +77,7 @@ describe.skipIf(!browserSuiteRuns())("playground page (Chromium)", () => {
     const letters = (text: string) => text.replace(/[^A-Za-z0-9]/g, ""); // the page shows it rendered
     expect(letters(body.contents[1].parts[0].text)).toBe(letters(reply.text));
     expect(body.systemInstruction).toEqual({ parts: [{ text: "You tell short stories." }] });
-    expect(body.generationConfig).toEqual({ maxOutputTokens: 20 });
+    expect(body.generationConfig).toEqual({ maxOutputTokens: 20, thinkingConfig: { includeThoughts: true } });
     await waitForFinish(page);
   });
 

@@ -31,6 +31,10 @@ TSX = REPO_ROOT / "node_modules" / ".bin" / "tsx"
 # The paced engine's models (test/support/paced-upstream.ts): a 209-word story, one word per delta
 # (every 15 ms here); ", then more" and "4" (then the end), a piece every 100 ms.
 STORY_MODEL = "story"
+# The tiny story continuer most tests use, and the real chat model (ChatML) for what only a chat model shows.
+STORIES_MODEL_SPEC = "stories-260k=stories260K.gguf"
+CHAT_MODEL = "smollm2-135m-instruct"
+CHAT_MODEL_SPEC = f"{CHAT_MODEL}=SmolLM2-135M-Instruct.Q4_1.gguf"
 COMMA_MODEL = "comma"
 DIGIT_MODEL = "digit"
 READY_TIMEOUT_S = 60
@@ -224,7 +228,7 @@ def stop_genai_local(srv: Server) -> None:
 def server():
     if not models_dir().is_dir():
         pytest.fail(f"models dir {models_dir()} does not exist (set GENAI_LOCAL_MODELS_DIR)")
-    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1"])
+    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", "--model", STORIES_MODEL_SPEC])
     try:
         yield srv
     finally:
@@ -272,3 +276,23 @@ def paced_server(paced_upstream):
         yield srv
     finally:
         stop_genai_local(srv)
+
+
+@pytest.fixture(scope="session")
+def chat_server():
+    """genai-local serving the real chat model (SmolLM2-135M-Instruct, ChatML) as its default model."""
+    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", "--model", CHAT_MODEL_SPEC])
+    try:
+        yield srv
+    finally:
+        stop_genai_local(srv)
+
+
+@pytest.fixture
+def chat_client(chat_server):
+    """A google-genai client pointed at the chat-model server, closed afterwards."""
+    c = chat_server.client()
+    try:
+        yield c
+    finally:
+        c.close()

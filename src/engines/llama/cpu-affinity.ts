@@ -3,13 +3,10 @@ import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
 
 /**
- * Pinning a one-thread runner to one CPU. node-llama-cpp decodes on a worker thread and samples
- * on the main thread, handing each token back and forth; on a virtual machine whose idle CPUs
- * halt, every hand-off between two CPUs wakes a halted one, and that costs more than the step
- * itself on a tiny model. Both threads on one CPU hand off without that wake-up: on this
- * project's 2-core VM stories260K went from 1,066–1,451 to 1,326–1,681 tok/s on one stream and
- * from 1,309–1,777 to 1,671–2,029 at four (bench/README.md). Runners with more threads are left
- * to the scheduler.
+ * Pinning a one-thread runner to one CPU. node-llama-cpp hands each token between a worker thread
+ * and the main thread; on a VM whose idle CPUs halt, a hand-off across CPUs wakes one, which costs
+ * more than a tiny model's decode step. Runners with more threads are left to the scheduler.
+ * Figures: docs/performance.md.
  */
 export type PinMode = "auto" | "off";
 

@@ -1,14 +1,14 @@
 import { LlamaGrammarEvaluationState, type Llama, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
 import type { JsonSchema, OutputConstraint } from "../../serving/output-constraint.js";
-import { RequestRejectedError } from "../engine.js";
+import { RequestRejectedError, type ToolCallFormat } from "../engine.js";
+import { callGrammar, gbnfLiteral } from "./native-tools.js";
 
 const MAX_CACHED = 64;
 const INTEGER = '"-"? ("0" | [1-9] [0-9]{0,15})';
 
 /** GBNF for "exactly one of these strings". */
 function enumGrammar(values: string[]): string {
-  const literal = (value: string) => JSON.stringify(value).replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => `\\x${hex.slice(2)}`);
-  return `root ::= ${values.map(literal).join(" | ")}`;
+  return `root ::= ${values.map(gbnfLiteral).join(" | ")}`;
 }
 
 /**
@@ -21,6 +21,8 @@ export class GrammarCache {
   constructor(
     private readonly llama: Llama,
     private readonly model: LlamaModel,
+    /** The model's own function-calling format, for `function-call` constraints. */
+    private readonly toolCallFormat?: ToolCallFormat,
   ) {}
 
   async stateFor(constraint: OutputConstraint): Promise<{ state: LlamaGrammarEvaluationState; stopTexts: string[] }> {
@@ -31,7 +33,7 @@ export class GrammarCache {
     };
   }
 
-  private grammarFor(constraint: OutputConstraint): Promise<LlamaGrammar> {
+  grammarFor(constraint: OutputConstraint): Promise<LlamaGrammar> {
     const key = JSON.stringify(constraint);
     let grammar = this.grammars.get(key);
     if (!grammar) {
@@ -53,7 +55,16 @@ export class GrammarCache {
         return this.compileJsonSchema(constraint.schema);
       case "enum":
         return this.llama.createGrammar({ grammar: enumGrammar(constraint.values) });
+      case "function-call":
+        return this.compileCall(constraint.functions);
     }
+  }
+
+  private async compileCall(functions: Extract<OutputConstraint, { kind: "function-call" }>["functions"]): Promise<LlamaGrammar> {
+    const format = this.toolCallFormat;
+    if (!format) throw new Error("this model has no function-calling format of its own");
+    const compiled = await Promise.all(functions.map(async (f) => ({ name: f.name, argsGrammar: (await this.compileJsonSchema(f.parameters)).grammar })));
+    return this.llama.createGrammar({ grammar: callGrammar(format, compiled) });
   }
 
   /**

@@ -1,14 +1,15 @@
 import path from "node:path";
 import { statSync } from "node:fs";
-import type { LlamaContext, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
+import { resolveChatWrapper, type LlamaContext, type LlamaEmbeddingContext, type LlamaModel } from "node-llama-cpp";
 import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
 import { defaultThreads, flashAttentionFor, getRuntime, type FlashAttentionMode } from "./llama-runtime.js";
-import { PromptFormatter } from "./prompt-format.js";
+import { PromptFormatter, type FormattedPrompt } from "./prompt-format.js";
 import { SequencePool } from "./sequence-pool.js";
 import { generateOnSequence } from "./token-generation.js";
 import { GrammarCache } from "./grammar-cache.js";
 import { PrefixStates } from "./prefix-states.js";
+import { emptyThought, promptOpensThought, splitThoughtEvents, ThoughtSplitter, thoughtFormatOf, type ThoughtSegmentFormat } from "./thought-segments.js";
 
 export interface LlamaEngineOptions {
   id: string;
@@ -37,6 +38,8 @@ export class LlamaEngine implements Engine {
     private readonly pool: SequencePool,
     private readonly grammars: GrammarCache,
     private readonly prefixes: PrefixStates,
+    /** The model's thought segment, for a reasoning model (see thought-segments.ts). */
+    private readonly thoughts?: ThoughtSegmentFormat,
   ) {}
 
   static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
@@ -62,8 +65,10 @@ export class LlamaEngine implements Engine {
       hasChatTemplate: formatter.hasChatTemplate,
       canEmbed: true,
     };
+    if (formatter.toolCallFormat) info.toolCallFormat = formatter.toolCallFormat;
     const pool = new SequencePool(context);
-    return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model), new PrefixStates(pool, options.stateDir));
+    const thoughts = formatter.hasChatTemplate ? thoughtFormatOf(resolveChatWrapper(model)) : undefined;
+    return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model, formatter.toolCallFormat), new PrefixStates(pool, options.stateDir), thoughts);
   }
 
   load(): { active: number; queued: number } {
@@ -94,7 +99,8 @@ export class LlamaEngine implements Engine {
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
-    const prompt = this.formatter.format(request.prompt);
+    const thinking = this.thoughts && !request.prompt.raw ? this.thinkingPrompt(this.formatter.format(request.prompt), this.thoughts, request) : undefined;
+    const prompt = thinking?.prompt ?? this.formatter.format(request.prompt);
     const room = this.info.inputTokenLimit - prompt.tokens.length;
     if (room < 1) {
       throw new RequestRejectedError(
@@ -105,7 +111,7 @@ export class LlamaEngine implements Engine {
     const sequence = await this.pool.acquire(prompt.tokens, request.signal);
     try {
       if (request.prompt.prefixCache) await this.prefixes.restore(sequence, request.prompt.prefixCache, prompt.tokens);
-      yield* generateOnSequence({
+      const events = generateOnSequence({
         model: this.model,
         sequence,
         pool: this.pool,
@@ -115,9 +121,24 @@ export class LlamaEngine implements Engine {
         maxOutputTokens: Math.min(request.sampling.maxOutputTokens ?? room, room),
         signal: request.signal,
       });
+      yield* thinking ? splitThoughtEvents(events, thinking.splitter) : events;
     } finally {
       this.pool.release(sequence);
     }
+  }
+
+  /**
+   * A reasoning model's prompt and the splitter for its output: budget 0 closes an empty thought
+   * after the prompt (Qwen3's way of not thinking), a wrapper that opens the thought at the
+   * response start gets its prefix written, and the splitter starts inside the thought when the
+   * prompt ends in one.
+   */
+  private thinkingPrompt(prompt: FormattedPrompt, format: ThoughtSegmentFormat, request: GenerateRequest) {
+    const off = request.thinking?.budget === 0 ? emptyThought(format) : undefined;
+    const opening = off ?? (format.openOnResponseStart ? format.prefix : "");
+    const tokens = opening ? [...prompt.tokens, ...this.model.tokenize(opening, true)] : prompt.tokens;
+    const startInThought = off === undefined && promptOpensThought(this.model.detokenize(tokens.slice(-16), true), format);
+    return { prompt: { ...prompt, tokens }, splitter: new ThoughtSplitter(format, { startInThought, budget: request.thinking?.budget }) };
   }
 
   /** Evaluates a prompt prefix on a free sequence and saves its state (context caching). */

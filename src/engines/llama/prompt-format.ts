@@ -1,11 +1,13 @@
 import {
+  JinjaTemplateChatWrapper,
   resolveChatWrapper,
   type ChatHistoryItem,
   type ChatWrapper,
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import type { PromptInput } from "../engine.js";
+import type { PromptInput, ToolCallFormat } from "../engine.js";
+import { chatModelFunctions, nativeToolCallFormat } from "./native-tools.js";
 
 export interface FormattedPrompt {
   tokens: Token[];
@@ -21,11 +23,18 @@ export interface FormattedPrompt {
  */
 export class PromptFormatter {
   private readonly chatWrapper: ChatWrapper | null;
+  /** The model's own function-calling format, when its chat wrapper knows one. */
+  readonly toolCallFormat: ToolCallFormat | undefined;
 
   constructor(private readonly model: LlamaModel) {
     const template = model.fileInfo.metadata?.tokenizer?.chat_template;
     this.chatWrapper = typeof template === "string" && template.length > 0 ? resolveChatWrapper(model) : null;
+    this.toolCallFormat = this.chatWrapper ? nativeToolCallFormat(this.chatWrapper) : undefined;
+    this.defaultSystemPrompt = this.chatWrapper && typeof template === "string" ? templateDefaultSystemPrompt(this.chatWrapper, template) : undefined;
   }
+
+  /** The system prompt the model's own template writes when a conversation has none (SmolLM2's, Qwen 2.5's). */
+  readonly defaultSystemPrompt: string | undefined;
 
   get hasChatTemplate(): boolean {
     return this.chatWrapper !== null;
@@ -51,14 +60,16 @@ export class PromptFormatter {
 
   private formatChat(wrapper: ChatWrapper, prompt: PromptInput, openModelTurn = true): FormattedPrompt {
     const history: ChatHistoryItem[] = [];
-    if (prompt.systemInstruction) history.push({ type: "system", text: prompt.systemInstruction });
+    const system = prompt.systemInstruction || this.defaultSystemPrompt;
+    if (system) history.push({ type: "system", text: system });
     for (const turn of prompt.turns) {
       history.push(turn.role === "user" ? { type: "user", text: turn.text } : { type: "model", response: [turn.text] });
     }
     // An open model turn asks the template for its generation prompt.
     if (openModelTurn && prompt.turns.at(-1)?.role !== "model") history.push({ type: "model", response: [] });
 
-    const state = wrapper.generateContextState({ chatHistory: history });
+    const functions = prompt.functions?.length && this.toolCallFormat ? chatModelFunctions(prompt.functions) : undefined;
+    const state = wrapper.generateContextState({ chatHistory: history, availableFunctions: functions, documentFunctionParams: functions ? true : undefined });
     const stopTexts: string[] = [];
     const stopTokens: Token[] = [];
     for (const trigger of state.stopGenerationTriggers) {
@@ -68,4 +79,29 @@ export class PromptFormatter {
     }
     return { tokens: state.contextText.tokenize(this.model.tokenizer), stopTexts, stopTokens };
   }
+}
+
+/**
+ * node-llama-cpp renders a template it recognises with its own wrapper for that format, which
+ * leaves out a system prompt the template adds when the conversation has none. Found by rendering
+ * a user-only conversation through the template itself and reading off the text the wrapper
+ * would need as a system message to write the same; undefined when there is none (or it cannot
+ * be read that way).
+ */
+function templateDefaultSystemPrompt(wrapper: ChatWrapper, template: string): string | undefined {
+  const user: ChatHistoryItem[] = [{ type: "user", text: "Hi." }, { type: "model", response: [] }];
+  // Whether BOS is written is the tokenizer's business, not the template's: left out of the comparison.
+  const render = (w: ChatWrapper, history: ChatHistoryItem[]) => w.generateContextState({ chatHistory: history }).contextText.toString().replace(/^BOS/, "");
+  let jinja: string;
+  try {
+    jinja = render(new JinjaTemplateChatWrapper({ template }), user);
+  } catch {
+    return undefined;
+  }
+  if (jinja === render(wrapper, user)) return undefined;
+  const marker = "\u0001system\u0001";
+  const [before, after] = render(wrapper, [{ type: "system", text: marker }, ...user]).split(marker) as [string, string | undefined];
+  if (after === undefined || !jinja.startsWith(before) || !jinja.endsWith(after) || jinja.length < before.length + after.length) return undefined;
+  const found = jinja.slice(before.length, jinja.length - after.length);
+  return found.trim() !== "" && render(wrapper, [{ type: "system", text: found }, ...user]) === jinja ? found : undefined;
 }

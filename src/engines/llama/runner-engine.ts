@@ -191,7 +191,7 @@ export class RunnerEngine implements Engine {
     const channel = new EventChannel<GenerationEvent>(abort);
     this.streams.set(id, { channel, started: false });
     request.signal?.addEventListener("abort", abort, { once: true });
-    this.send({ type: "generate", id, prompt: request.prompt, sampling: request.sampling });
+    this.send({ type: "generate", id, prompt: request.prompt, sampling: request.sampling, ...(request.thinking ? { thinking: request.thinking } : {}) });
     try {
       yield* channel;
     } finally {

@@ -77,7 +77,7 @@ async function generate(message: Extract<ToRunner, { type: "generate" }>, model:
   running.set(message.id, abort);
   const stream: QueuedStream = { texts: 0 };
   try {
-    for await (const event of model.generate({ prompt: message.prompt, sampling: message.sampling, signal: abort.signal })) {
+    for await (const event of model.generate({ prompt: message.prompt, sampling: message.sampling, thinking: message.thinking, signal: abort.signal })) {
       queue(message.id, stream, event);
     }
     queue(message.id, stream, "finished");

@@ -1,11 +1,11 @@
-import type { Embeddings, GenerationEvent, ModelInfo, PrefixCache, PromptInput, SamplingOptions } from "../engine.js";
+import type { Embeddings, GenerationEvent, ModelInfo, PrefixCache, PromptInput, SamplingOptions, ThinkingOptions } from "../engine.js";
 import type { LlamaEngineOptions } from "./llama-engine.js";
 
 /** Messages between the API server and a model's runner process (structured-clone IPC). */
 export type ToRunner =
   /** `batchMs`: how long text events may wait to travel together (see runner-main.ts). */
   | { type: "load"; options: LlamaEngineOptions; batchMs: number }
-  | { type: "generate"; id: number; prompt: PromptInput; sampling: SamplingOptions }
+  | { type: "generate"; id: number; prompt: PromptInput; sampling: SamplingOptions; thinking?: ThinkingOptions }
   | { type: "abort"; id: number }
   | { type: "count"; id: number; prompt: PromptInput }
   | { type: "embed"; id: number; texts: string[] }

@@ -1,9 +1,10 @@
 import { Agent, errors as undiciErrors, request as undiciRequest } from "undici";
 import { ApiError } from "../../http/errors.js";
-import type { Embeddings, Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage } from "../engine.js";
+import type { Embeddings, Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage, TurnPart } from "../engine.js";
 import type { OutputConstraint } from "../../serving/output-constraint.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
 import { fromOpenAiLogprobs, toolFields, ToolCallAssembler } from "./openai-tools.js";
+import { deltaReasoning, reasoningFields } from "./reasoning-fields.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -13,12 +14,41 @@ export interface UpstreamTimeouts {
 
 const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
 
-type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+type ContentPart =
+  | { type: "text"; text: string }
+  | { type: "image_url"; image_url: { url: string } }
+  | { type: "input_audio"; input_audio: { data: string; format: string } }
+  | { type: "file"; file: { file_data: string; filename: string } };
 
+type ChatMessage = { role: "system" | "user" | "assistant"; content: string | ContentPart[]; reasoning_content?: string };
+
+/** OpenAI's input_audio `format` for an audio MIME type (audio/mpeg → mp3, audio/x-wav → wav). */
+export function audioFormat(mimeType: string): string {
+  const base = mimeType.split(";")[0]!.trim().toLowerCase();
+  if (base.includes("wav")) return "wav";
+  if (base === "audio/mpeg" || base === "audio/mp3") return "mp3";
+  return base.replace(/^audio\/(x-)?/, "");
+}
+
+/** Media as OpenAI content parts: images as data: URLs, audio as input_audio, PDFs as OpenAI's file part. */
+function toContentPart(part: TurnPart, index: number): ContentPart {
+  if (part.type === "text") return { type: "text", text: part.text };
+  if (part.kind === "image") return { type: "image_url", image_url: { url: `data:${part.mimeType};base64,${part.data}` } };
+  if (part.kind === "audio") return { type: "input_audio", input_audio: { data: part.data, format: audioFormat(part.mimeType) } };
+  return { type: "file", file: { file_data: `data:${part.mimeType};base64,${part.data}`, filename: `document-${index}.pdf` } };
+}
+
+/** A model turn's thoughts go back as `reasoning_content`, which the Qwen3 and DeepSeek templates in vLLM and llama-server read. */
 export function toChatMessages(prompt: PromptInput): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (prompt.systemInstruction) messages.push({ role: "system", content: prompt.systemInstruction });
-  for (const turn of prompt.turns) messages.push({ role: turn.role === "model" ? "assistant" : "user", content: turn.text });
+  for (const turn of prompt.turns) {
+    const role = turn.role === "model" ? "assistant" : "user";
+    // Assistant messages carry text only in OpenAI's API; a model turn's media is not replayed.
+    const message: ChatMessage = { role, content: turn.parts && role === "user" ? turn.parts.map(toContentPart) : turn.text };
+    if (turn.role === "model" && turn.thought) message.reasoning_content = turn.thought;
+    messages.push(message);
+  }
   return messages;
 }
 
@@ -50,6 +80,19 @@ export function upstreamFinishReason(reason: string): FinishReason {
   if (reason === "length") return "MAX_TOKENS";
   if (reason === "content_filter") return "SAFETY";
   return "STOP";
+}
+
+/**
+ * An upstream's usage into ours. Its completion_tokens include the reasoning; the reasoning's
+ * share is its `completion_tokens_details.reasoning_tokens` where it says (OpenAI, OpenRouter),
+ * else the reasoning deltas counted (vLLM and llama-server send about one token per delta).
+ */
+function readUsage(reported: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number }; completion_tokens_details?: { reasoning_tokens?: number } }, usage: TokenUsage): void {
+  usage.promptTokens = reported.prompt_tokens ?? usage.promptTokens;
+  usage.cachedPromptTokens = reported.prompt_tokens_details?.cached_tokens ?? 0;
+  const reasoning = reported.completion_tokens_details?.reasoning_tokens;
+  if (typeof reasoning === "number" && (reasoning > 0 || usage.thoughtTokens !== undefined)) usage.thoughtTokens = reasoning;
+  if (reported.completion_tokens !== undefined) usage.outputTokens = Math.max(0, reported.completion_tokens - (usage.thoughtTokens ?? 0));
 }
 
 function transportError(error: unknown, id: string): ApiError {
@@ -84,6 +127,7 @@ export class OpenAiUpstreamEngine implements Engine {
       hasChatTemplate: true,
       canEmbed: true,
       nativeTools: true,
+      ...(spec.inputKinds?.length ? { inputKinds: [...spec.inputKinds] } : {}),
     };
   }
 
@@ -170,7 +214,8 @@ export class OpenAiUpstreamEngine implements Engine {
       model: this.spec.model,
       messages: toChatMessages(request.prompt),
       stream: true,
-      stream_options: { include_usage: true },
+      // vLLM (and SGLang) can put usage on every chunk: the prompt's count is then known from the first.
+      stream_options: { include_usage: true, ...(this.spec.reasoning === "vllm" ? { continuous_usage_stats: true } : {}) },
       temperature: sampling.temperature,
       top_p: sampling.topP,
       top_k: sampling.topK,
@@ -182,6 +227,7 @@ export class OpenAiUpstreamEngine implements Engine {
       response_format: this.responseFormat(sampling.constraint),
       ...(sampling.logprobs === undefined ? {} : { logprobs: true, top_logprobs: sampling.logprobs }),
       ...toolFields(request.tools),
+      ...reasoningFields(this.spec.reasoning ?? "openai", request.thinking),
     };
     this.inFlight++;
     try {
@@ -228,17 +274,18 @@ export class OpenAiUpstreamEngine implements Engine {
           if (data === "[DONE]") continue;
           const chunk = JSON.parse(data);
           if (chunk.error) throw upstreamError(upstreamErrorStatus(chunk.error), chunk.error.message ?? data, this.spec.id);
-          if (chunk.usage) {
-            usage.promptTokens = chunk.usage.prompt_tokens ?? usage.promptTokens;
-            usage.outputTokens = chunk.usage.completion_tokens ?? usage.outputTokens;
-            usage.cachedPromptTokens = chunk.usage.prompt_tokens_details?.cached_tokens ?? 0;
-          }
           const choice = chunk.choices?.[0];
           if (choice?.finish_reason) finishReason = upstreamFinishReason(choice.finish_reason);
           calls.add(choice?.delta?.tool_calls);
+          const thought = deltaReasoning(choice?.delta);
           const text: unknown = choice?.delta?.content;
-          if (typeof text === "string" && text.length > 0) {
-            usage.outputTokens++; // until the upstream's own count arrives with the last chunk
+          const hasText = typeof text === "string" && text.length > 0;
+          // Counted here until the upstream's own count arrives (every chunk with vLLM's continuous usage, else the last).
+          if (thought) usage.thoughtTokens = (usage.thoughtTokens ?? 0) + 1;
+          if (hasText) usage.outputTokens++;
+          if (chunk.usage) readUsage(chunk.usage, usage);
+          if (thought) yield { type: "thought", text: thought, usage: { ...usage } };
+          if (hasText) {
             const logprobs = fromOpenAiLogprobs(choice.logprobs);
             yield logprobs ? { type: "text", text, usage: { ...usage }, logprobs } : { type: "text", text, usage: { ...usage } };
           }
