@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Readable } from "node:stream";
 import { ApiKeys, checkGeminiKey } from "../http/auth.js";
 import { ApiError, invalidArgument, notFound } from "../http/errors.js";
+import { parseJsonText } from "../http/json-depth.js";
 import { parseBody } from "../http/validate.js";
 import { FileStoreError, VALID_FILE_ID, type FileStore, type UploadSession } from "./file-store.js";
 import { CreateFileRequestSchema, toFileResource } from "./protocol.js";
@@ -199,10 +200,12 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
   }
 }
 
+/** Upload metadata is JSON this route reads itself (its bodies skip the server's parser): behind the same depth guard. */
 function parseJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonText(text);
   } catch (error) {
-    throw invalidArgument(`Invalid JSON payload received. ${(error as Error).message}`);
+    if (error instanceof SyntaxError) throw invalidArgument(`Invalid JSON payload received. ${error.message}`);
+    throw error;
   }
 }

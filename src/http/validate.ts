@@ -27,7 +27,12 @@ const MAX_PROBLEMS = 20;
 
 /** A value as quoted in a message: its first 100 characters of JSON. */
 function preview(value: unknown): string | undefined {
-  return JSON.stringify(typeof value === "string" ? value.slice(0, 100) : value)?.slice(0, 100);
+  try {
+    return JSON.stringify(typeof value === "string" ? value.slice(0, 100) : value)?.slice(0, 100);
+  } catch {
+    // Too deep for JSON.stringify's recursion: a body that skipped the depth guard (json-depth.ts).
+    return Array.isArray(value) ? "[…]" : "{…}";
+  }
 }
 
 function describe(issue: z.core.$ZodIssue, body: unknown): string[] {

@@ -52,8 +52,8 @@ function expectOpenAi400(answer: { status: number; body: any }, text = `more tha
   expect(answer.body.error.message).toContain(text);
 }
 
-describe("the issue's requests answer 400 on every Gemini route family (both API versions)", () => {
-  for (const version of ["v1beta", "v1"]) {
+describe("the issue's requests answer 400 on every Gemini route family (each API version)", () => {
+  for (const version of ["v1beta", "v1", "v1alpha"]) {
     const model = `/${version}/models/stories-260k`;
     for (const [name, body] of Object.entries(GEMINI_TABLE)) {
       it(`${version} ${name}: generateContent, streamGenerateContent (SSE and JSON array), countTokens`, async () => {
@@ -76,6 +76,15 @@ describe("the issue's requests answer 400 on every Gemini route family (both API
       expectGoogleDepth400(await create(`"contents":${HI},"systemInstruction":{"parts":${deepContents}}`));
       expectGoogleDepth400(await create(`"contents":${HI},"tools":[{"functionDeclarations":[{"name":"f","parameters":${deepProperties}}]}]`));
       expectGoogleDepth400(await post(`/${version}/cachedContents/anything?updateMask=ttl`, `{"ttl":${deepContents}}`, {}, "PATCH"));
+    });
+
+    it(`${version} files: create, and the upload routes that read their metadata themselves`, async () => {
+      expectGoogleDepth400(await post(`/${version}/files`, `{"file":${deepContents}}`));
+      const start = { "x-goog-upload-protocol": "resumable", "x-goog-upload-command": "start", "x-goog-upload-header-content-length": "5", "x-goog-upload-header-content-type": "text/plain" };
+      expectGoogleDepth400(await post(`/upload/${version}/files`, `{"file":${deepContents}}`, start));
+      expectGoogleDepth400(await post(`/upload/${version}/files`, `{"file":{"displayName":"x"},"other":${deepContents}}`, start));
+      const multipart = `--b\r\nContent-Type: application/json\r\n\r\n{"file":${deepContents}}\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--\r\n`;
+      expectGoogleDepth400(await post(`/upload/${version}/files`, multipart, { "x-goog-upload-protocol": "multipart", "content-type": "multipart/related; boundary=b" }));
     });
   }
 });

@@ -113,6 +113,9 @@ function expectClientError(result: { status: number; text: string }, shape: "goo
   }
 }
 
+/** Which error shape a path answers in: OpenAI's on its three routes, Google's everywhere else. */
+const shapeOf = (path: string): "google" | "openai" => (/^\/v1\/(chat\/completions|completions|embeddings)/.test(path) ? "openai" : "google");
+
 const serialise = (body: unknown): string | Buffer => (Buffer.isBuffer(body) ? body : typeof body === "string" ? body : JSON.stringify(body));
 
 describe("fuzzing every route", () => {
@@ -199,9 +202,9 @@ describe("fuzzing every route", () => {
 
   it("deep bodies on countTokens, embedding, cachedContents and completions routes", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...OTHER_PLACES), deepValue(), async ([path, place], value) => {
-        const result = await send("POST", path, fill(place, value), { "x-goog-api-key": KEY, authorization: `Bearer ${KEY}` });
-        expectClientError(result, path.startsWith("/v1beta") ? "google" : "openai");
+      fc.asyncProperty(fc.constantFrom(...OTHER_PLACES), deepValue(), async ([path, place, headers], value) => {
+        const result = await send("POST", path, fill(place, value), { "x-goog-api-key": KEY, authorization: `Bearer ${KEY}`, ...headers });
+        expectClientError(result, shapeOf(path));
       }),
       { numRuns: RUNS / 10 },
     );
@@ -212,14 +215,14 @@ describe("fuzzing every route", () => {
     // minute while their grammar runs (see docs/hostile-input.md); every other place is covered.
     const geminiPlaces = GEMINI_PLACES.filter((place) => !place.includes("text/x.enum"));
     const places = fc.oneof(
-      fc.constantFrom(...geminiPlaces).map((place) => ["/v1beta/models/stories-260k:streamGenerateContent?alt=sse", place] as const),
-      fc.constantFrom(...CHAT_PLACES).map((place) => ["/v1/chat/completions", place] as const),
+      fc.constantFrom(...geminiPlaces).map((place): (typeof OTHER_PLACES)[number] => ["/v1beta/models/stories-260k:streamGenerateContent?alt=sse", place]),
+      fc.constantFrom(...CHAT_PLACES).map((place): (typeof OTHER_PLACES)[number] => ["/v1/chat/completions", place]),
       fc.constantFrom(...OTHER_PLACES),
     );
     await fc.assert(
-      fc.asyncProperty(places, wideValue, async ([path, place], value) => {
-        const result = await send("POST", path, fill(place, value), { "x-goog-api-key": KEY, authorization: `Bearer ${KEY}` });
-        expectClientError(result, path.startsWith("/v1beta") ? "google" : "openai");
+      fc.asyncProperty(places, wideValue, async ([path, place, headers], value) => {
+        const result = await send("POST", path, fill(place, value), { "x-goog-api-key": KEY, authorization: `Bearer ${KEY}`, ...headers });
+        expectClientError(result, shapeOf(path));
       }),
       { numRuns: WIDE_RUNS },
     );

@@ -1,3 +1,6 @@
+import { rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ApiError as GenAiApiError, GoogleGenAI } from "@google/genai";
 import type { FastifyInstance } from "fastify";
@@ -56,6 +59,7 @@ class FaultyEngine implements Engine {
 }
 
 const logLines: string[] = [];
+const dataDir = path.join(os.tmpdir(), `genai-local-test-faults-${process.pid}`);
 let app: FastifyInstance;
 let url: string;
 
@@ -63,7 +67,7 @@ beforeAll(async () => {
   const models = new ModelRegistry([{ id: "faulty", source: "test" }]);
   await models.loadAll(async () => new FaultyEngine());
   const logger = pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
-  app = await buildServer({ models, metrics: new ServerMetrics(models), streams: new StreamTracker(), logger, chunkWindowMs: 0 });
+  app = await buildServer({ models, metrics: new ServerMetrics(models), streams: new StreamTracker(), logger, chunkWindowMs: 0, files: { dataDir } });
   // A route added after the surfaces, in a plugin of its own: it gets the same body parser and guard.
   await app.register(async (later) => {
     later.post("/v1beta/later", async (request) => ({ received: typeof request.body }));
@@ -75,7 +79,10 @@ beforeAll(async () => {
   const address = app.server.address();
   url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
 });
-afterAll(async () => app?.close());
+afterAll(async () => {
+  await app?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
 
 async function send(path: string, body: unknown, requestId: string): Promise<{ status: number; text: string }> {
   const response = await fetch(`${url}${path}`, {

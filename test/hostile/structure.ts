@@ -125,8 +125,10 @@ export const CHAT_PLACES = [
   '{"model":"stories-260k","max_tokens":2,"messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"$S"}}]},{"role":"tool","tool_call_id":"c","content":"ok"}]}',
 ];
 
-/** Cached contents create bodies, and the other OpenAI routes'. */
-export const OTHER_PLACES: [string, string][] = [
+/** Cached contents create bodies, files metadata (also read by the upload route itself), and the other OpenAI routes'. */
+export const OTHER_PLACES: [string, string, Record<string, string>?][] = [
+  ["/v1beta/files", '{"file":$}'],
+  ["/upload/v1beta/files", '{"file":{"displayName":$}}', { "x-goog-upload-protocol": "resumable", "x-goog-upload-command": "start", "x-goog-upload-header-content-length": "5", "x-goog-upload-header-content-type": "text/plain" }],
   ["/v1beta/cachedContents", '{"model":"models/stories-260k","contents":$}'],
   ["/v1beta/cachedContents", `{"model":"models/stories-260k","contents":${HI},"tools":[{"functionDeclarations":[{"name":"f","parameters":$}]}]}`],
   ["/v1beta/cachedContents", `{"model":"models/stories-260k","contents":${HI},"systemInstruction":$}`],
