@@ -55,7 +55,7 @@ function nested(levels: number, shape: (typeof SHAPES)[number], seed: number, ma
 const depth = fc.oneof({ weight: 9, arbitrary: fc.integer({ min: MAX_JSON_DEPTH + 1, max: 30_000 }) }, { weight: 1, arbitrary: fc.integer({ min: MAX_JSON_DEPTH - 10, max: MAX_JSON_DEPTH + 3 }) });
 
 /** A deep value as JSON text, at most `maxChars` long (the body limit stays out of the way). */
-export const deepValue = (maxChars = 200_000): fc.Arbitrary<string> =>
+export const deepValue = (maxChars = 120_000): fc.Arbitrary<string> =>
   fc.tuple(depth, fc.constantFrom(...SHAPES), fc.integer()).map(([levels, shape, seed]) => nested(levels, shape, seed, maxChars));
 
 export const WIDTH = 100_000;
