@@ -26,7 +26,7 @@ const env = (model?: string) => ({ GENAI_LOCAL_URL: server.url, GENAI_LOCAL_API_
 
 describe("the quickstart examples against a real server", () => {
   it.each(["stream.ts", "async-stream.ts"])("%s prints each chunk's text, then a line of 80 _", async (file) => {
-    const run = await runToEnd(tsx, [`examples/${file}`], { env: env() });
+    const run = await runToEnd(tsx, [`examples/${file}`], { env: env(), timeoutMs: 150_000 });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     const separators = run.lines.filter((l) => l.text === SEPARATOR).length;
@@ -34,7 +34,7 @@ describe("the quickstart examples against a real server", () => {
     expect(run.lines.at(-1)?.text).toBe(SEPARATOR);
     const text = run.lines.filter((l) => l.text !== SEPARATOR).map((l) => l.text).join("");
     expect(text.length).toBeGreaterThan(50);
-  });
+  }, 160_000);
 
   it("concurrent.ts streams the chat model's story to its end and exits", async () => {
     // No output limit: the chat model ends its story by itself (STOP).
