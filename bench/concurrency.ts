@@ -3,7 +3,8 @@
  * OpenAI streaming API and prints aggregate tokens/s, TTFT and inter-token latency.
  *
  *   npm run bench:concurrency -- [--url URL] [--format gemini|openai] [--model ID] [--model-path GGUF]
- *                                [--levels 1,4,16] [--max-tokens 300] [--rounds 2] [--api-key KEY] [--json out.json]
+ *                                [--levels 1,4,16] [--max-tokens 300] [--rounds 2] [--prompt TEXT] [--api-key KEY]
+ *                                [--json out.json]
  * Without --url it starts genai-local itself (1 thread, --parallel 4) on --model-path (stories260K.gguf).
  */
 import { writeFileSync } from "node:fs";
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     levels: { type: "string", default: "1,2,4,8,16" },
     "max-tokens": { type: "string", default: "300" },
     rounds: { type: "string", default: "2" },
+    prompt: { type: "string", default: "Once upon a time" },
     "api-key": { type: "string" },
     parallel: { type: "string", default: "4" },
     json: { type: "string" },
@@ -33,7 +35,7 @@ const target: StreamTarget = {
   model: model.id,
   apiKey: values["api-key"],
   maxTokens: Number(values["max-tokens"]),
-  prompt: "Once upon a time",
+  prompt: values.prompt!,
 };
 
 // One warm-up stream so model loading and JIT do not count.
@@ -61,7 +63,7 @@ for (const level of values.levels!.split(",").map(Number)) {
 }
 await local?.stop();
 
-const result = { target: { url: values.url ?? "genai-local (started by the bench)", ...(values.url ? {} : { modelPath: model.path }), format: target.format, model: target.model, maxTokens: target.maxTokens }, rows };
+const result = { target: { url: values.url ?? "genai-local (started by the bench)", ...(values.url ? {} : { modelPath: model.path }), format: target.format, model: target.model, maxTokens: target.maxTokens, prompt: target.prompt }, rows };
 console.table(rows);
 console.log(JSON.stringify(result));
 if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
