@@ -7,7 +7,7 @@
  *
  *   npm run bench:builds -- --main /path/to/other/dist/cli/main.js [--main …]   (one --main: this tree's build is the other)
  *                           [--requests 150] [--gap-ms 100] [--streams 1] [--surface gemini|openai]
- *                           [--max-tokens 300] [--json out.json]
+ *                           [--max-tokens 300] [--model-path GGUF] [--json out.json]
  *
  * Make the other build from a worktree, e.g. `git worktree add /tmp/base HEAD~1 && cd /tmp/base &&
  * ln -s "$OLDPWD/node_modules" && npx tsc`.
@@ -15,7 +15,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { median, type Run } from "./engine-alone.js";
-import { startLocalServer } from "./local-server.js";
+import { benchModel, modelOptions, startLocalServer } from "./local-server.js";
 import { sdkRunners } from "./sdk-runners.js";
 import { percentile } from "./stream-clients.js";
 
@@ -28,8 +28,10 @@ const { values } = parseArgs({
     surface: { type: "string", default: "gemini" },
     "max-tokens": { type: "string", default: "300" },
     json: { type: "string" },
+    ...modelOptions,
   },
 });
+const model = benchModel(values);
 const mains = values.main?.length ? values.main : ["dist/cli/main.js"];
 if (!mains.includes("dist/cli/main.js") && mains.length === 1) mains.push("dist/cli/main.js");
 const REQUESTS = Number(values.requests);
@@ -38,9 +40,9 @@ const STREAMS = Number(values.streams);
 const surface = values.surface === "openai" ? "openai" : "gemini";
 const WARM_UP = 3;
 
-const servers = await Promise.all(mains.map((main) => startLocalServer(["--threads", "1", "--parallel", "4"], main)));
+const servers = await Promise.all(mains.map((main) => startLocalServer([...model.serverArgs, "--threads", "1", "--parallel", "4"], main)));
 try {
-  const runners = servers.map((server) => sdkRunners(server.url, "stories-260k", Number(values["max-tokens"]))[surface]);
+  const runners = servers.map((server) => sdkRunners(server.url, model.id, Number(values["max-tokens"]))[surface]);
   const runs: Run[][] = mains.map(() => []);
   for (let round = 0; round < REQUESTS + WARM_UP; round++) {
     for (const [i, run] of runners.entries()) {
@@ -62,7 +64,7 @@ try {
     };
   });
   console.table(rows);
-  const out = { surface, streams: STREAMS, gapMs: GAP_MS, rows };
+  const out = { modelPath: model.path, surface, streams: STREAMS, gapMs: GAP_MS, rows };
   console.log(JSON.stringify(out));
   if (values.json) writeFileSync(values.json, `${JSON.stringify(out, null, 2)}\n`);
 } finally {

@@ -2,37 +2,40 @@
  * Sweeps concurrent streams (1/2/4/8/16 by default) against any server speaking the Gemini or
  * OpenAI streaming API and prints aggregate tokens/s, TTFT and inter-token latency.
  *
- *   npm run bench:concurrency -- [--url URL] [--format gemini|openai] [--model ID] [--levels 1,4,16]
- *                                [--max-tokens 300] [--rounds 2] [--api-key KEY] [--json out.json]
- * Without --url it starts genai-local itself (1 thread, --parallel 4, stories-260k).
+ *   npm run bench:concurrency -- [--url URL] [--format gemini|openai] [--model ID] [--model-path GGUF]
+ *                                [--levels 1,4,16] [--max-tokens 300] [--rounds 2] [--prompt TEXT] [--api-key KEY]
+ *                                [--json out.json]
+ * Without --url it starts genai-local itself (1 thread, --parallel 4) on --model-path (stories260K.gguf).
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { startLocalServer } from "./local-server.js";
+import { benchModel, modelOptions, startLocalServer } from "./local-server.js";
 import { percentile, timeOneStream, type StreamTarget } from "./stream-clients.js";
 
 const { values } = parseArgs({
   options: {
     url: { type: "string" },
     format: { type: "string", default: "gemini" },
-    model: { type: "string", default: "stories-260k" },
+    ...modelOptions,
     levels: { type: "string", default: "1,2,4,8,16" },
     "max-tokens": { type: "string", default: "300" },
     rounds: { type: "string", default: "2" },
+    prompt: { type: "string", default: "Once upon a time" },
     "api-key": { type: "string" },
     parallel: { type: "string", default: "4" },
     json: { type: "string" },
   },
 });
 
-const local = values.url ? undefined : await startLocalServer(["--threads", "1", "--parallel", values.parallel!, "--queue-size", "64"]);
+const model = benchModel(values);
+const local = values.url ? undefined : await startLocalServer([...model.serverArgs, "--threads", "1", "--parallel", values.parallel!, "--queue-size", "64"]);
 const target: StreamTarget = {
   baseUrl: (values.url ?? local!.url).replace(/\/$/, ""),
   format: values.format === "openai" ? "openai" : "gemini",
-  model: values.model!,
+  model: model.id,
   apiKey: values["api-key"],
   maxTokens: Number(values["max-tokens"]),
-  prompt: "Once upon a time",
+  prompt: values.prompt!,
 };
 
 // One warm-up stream so model loading and JIT do not count.
@@ -60,7 +63,7 @@ for (const level of values.levels!.split(",").map(Number)) {
 }
 await local?.stop();
 
-const result = { target: { url: values.url ?? "genai-local (started by the bench)", format: target.format, model: target.model, maxTokens: target.maxTokens }, rows };
+const result = { target: { url: values.url ?? "genai-local (started by the bench)", ...(values.url ? {} : { modelPath: model.path }), format: target.format, model: target.model, maxTokens: target.maxTokens, prompt: target.prompt }, rows };
 console.table(rows);
 console.log(JSON.stringify(result));
 if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);

@@ -1,6 +1,6 @@
 /**
  * The engine alone, as a minimal app would use it: node-llama-cpp in one process, tokenize,
- * evaluate greedily, detokenize. bench:overhead runs it in its own process as (a), and once more
+ * evaluate greedily, detokenize (the prompt as raw text: no chat template, also for a chat model). bench:overhead runs it in its own process as (a), and once more
  * pinned to one CPU as (a′) — the placement genai-local gives a one-thread runner.
  *
  * As a child process (`engine-alone.ts --serve THREADS MAX_TOKENS MODEL_PATH`) it answers
@@ -39,7 +39,9 @@ export async function engineAlone(modelPath: string, threads: number, maxTokens:
       let ttft = 0;
       let tokens = 0;
       let text = "";
-      for await (const token of sequence.evaluate([model.tokens.bos!, ...model.tokenize(prompt)], { temperature: 0 })) {
+      // The prompt's raw text, without a chat template, BOS first where the model wants one.
+      const bos = model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : [];
+      for await (const token of sequence.evaluate([...bos, ...model.tokenize(prompt)], { temperature: 0 })) {
         if (model.isEogToken(token)) break;
         text += model.detokenize([token]);
         ttft ||= performance.now() - t0;

@@ -4,16 +4,15 @@
  * process and its IPC, pinned as the server pins it), (h) the Gemini HTTP API read by a raw SSE client, (b) the same read by
  * @google/genai — interleaved, medians.
  *
- *   npm run bench:layers -- [--reps 7] [--max-tokens 300] [--streams 1,4]
+ *   npm run bench:layers -- [--reps 7] [--max-tokens 300] [--streams 1,4] [--model-path GGUF]
  */
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { LlamaEngine } from "../src/engines/llama/llama-engine.js";
 import { RunnerEngine } from "../src/engines/llama/runner-engine.js";
 import type { Engine } from "../src/engines/engine.js";
 import { cpuForRunner } from "../src/engines/llama/cpu-affinity.js";
 import { engineAlone, median, timed, type Run } from "./engine-alone.js";
-import { startLocalServer } from "./local-server.js";
+import { benchModel, modelOptions, startLocalServer } from "./local-server.js";
 import { sdkRunners } from "./sdk-runners.js";
 
 const { values } = parseArgs({
@@ -22,11 +21,13 @@ const { values } = parseArgs({
     "max-tokens": { type: "string", default: "300" },
     streams: { type: "string", default: "1,4" },
     layers: { type: "string", default: "a,e,r,h,b" },
+    ...modelOptions,
   },
 });
 const REPS = Number(values.reps);
 const MAX_TOKENS = Number(values["max-tokens"]);
-const modelPath = path.join(process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve("../shared/models"), "stories260K.gguf");
+const model = benchModel(values);
+const modelPath = model.path;
 const PROMPT = "Once upon a time";
 type One = () => Promise<{ tokens: number; ttft: number }>;
 
@@ -59,14 +60,14 @@ if (layers.includes("r")) {
 }
 let sdk: ((streams: number) => Promise<Run>) | undefined;
 if (layers.includes("h") || layers.includes("b")) {
-  const server = await startLocalServer(["--threads", "1", "--parallel", "4"]);
+  const server = await startLocalServer([...model.serverArgs, "--threads", "1", "--parallel", "4"]);
   closers.push(server.stop);
   const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: PROMPT }] }], generationConfig: { temperature: 0, maxOutputTokens: MAX_TOKENS } });
   if (layers.includes("h")) runners.h = async () => {
     const t0 = performance.now();
     let ttft = 0;
     let tokens = 0;
-    const res = await fetch(`${server.url}/v1beta/models/stories-260k:streamGenerateContent?alt=sse`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": "bench" }, body });
+    const res = await fetch(`${server.url}/v1beta/models/${model.id}:streamGenerateContent?alt=sse`, { method: "POST", headers: { "content-type": "application/json", "x-goog-api-key": "bench" }, body });
     const decoder = new TextDecoder();
     let buffered = "";
     for await (const bytes of res.body!) {
@@ -78,7 +79,7 @@ if (layers.includes("h") || layers.includes("b")) {
     return { tokens, ttft };
   };
   if (layers.includes("b")) {
-    const { gemini } = sdkRunners(server.url, "stories-260k", MAX_TOKENS);
+    const { gemini } = sdkRunners(server.url, model.id, MAX_TOKENS);
     sdk = (streams) => gemini(PROMPT, streams);
   }
 }

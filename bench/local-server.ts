@@ -36,6 +36,35 @@ export async function startListening(args: string[], options: SpawnOptions): Pro
   };
 }
 
+/** Where the benches find models: GENAI_LOCAL_MODELS_DIR, else ../shared/models beside the repository. */
+export const modelsDir = (): string => path.resolve(process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve(repoRoot, "../shared/models"));
+
+/** The parseArgs options of every bench that runs a model: `--model-path PATH` and `--model ID`. */
+export const modelOptions = {
+  "model-path": { type: "string" },
+  model: { type: "string" },
+} as const;
+
+export interface BenchModel {
+  /** The id requests ask for. */
+  id: string;
+  /** The GGUF a server started by the bench (or the engine alone) loads. */
+  path: string;
+  /** `--model ID=PATH`, for startLocalServer. */
+  serverArgs: string[];
+}
+
+/**
+ * The model of one bench run: `--model-path` (a GGUF; stories260K.gguf in modelsDir() by default),
+ * loaded as `--model ID=PATH` by a server the bench starts. The id is `--model`, else the file's
+ * name; against another server (`--url`) it is the model that server is asked for.
+ */
+export function benchModel(values: { model?: string; "model-path"?: string }): BenchModel {
+  const file = path.resolve(values["model-path"] ?? path.join(modelsDir(), "stories260K.gguf"));
+  const id = values.model ?? path.basename(file).replace(/\.gguf$/i, "").toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+  return { id, path: file, serverArgs: ["--model", `${id}=${file}`] };
+}
+
 /**
  * Starts `genai-local serve` (built) on a free loopback port for a benchmark that was given no URL.
  * BENCH_SERVER_NODE_ARGS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
@@ -45,7 +74,7 @@ export function startLocalServer(args: string[], main = process.env.BENCH_SERVER
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
   return startListening([...nodeArgs, main, "serve", "--port", "0", "--log-level", "warn", ...args], {
     cwd: repoRoot,
-    env: { ...process.env, GENAI_LOCAL_MODELS_DIR: process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve(repoRoot, "../shared/models") },
+    env: { ...process.env, GENAI_LOCAL_MODELS_DIR: modelsDir() },
     stdio: ["ignore", "pipe", "inherit"],
   });
 }

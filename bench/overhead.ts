@@ -8,17 +8,16 @@
  * is the client's own.
  *
  *   npm run bench:overhead -- [--reps 5] [--max-tokens 300] [--threads 1,2] [--prompts short,long]
- *                             [--streams 1,4] [--samples] [--json out.json]
+ *                             [--streams 1,4] [--samples] [--model-path GGUF] [--json out.json]
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { cpuForRunner, usableTaskset } from "../src/engines/llama/cpu-affinity.js";
 import { engineAlone, median, timed, type Run, type Runner } from "./engine-alone.js";
 import { startInstantServer } from "./instant-server.js";
-import { startLocalServer } from "./local-server.js";
+import { benchModel, modelOptions, startLocalServer } from "./local-server.js";
 import { sdkRunners } from "./sdk-runners.js";
 
 const { values } = parseArgs({
@@ -30,11 +29,13 @@ const { values } = parseArgs({
     streams: { type: "string", default: "1,4" },
     samples: { type: "boolean", default: false },
     json: { type: "string" },
+    ...modelOptions,
   },
 });
 const REPS = Number(values.reps);
 const MAX_TOKENS = Number(values["max-tokens"]);
-const modelPath = path.join(process.env.GENAI_LOCAL_MODELS_DIR ?? path.resolve("../shared/models"), "stories260K.gguf");
+const model = benchModel(values);
+const modelPath = model.path;
 const PROMPTS = {
   short: "Once upon a time",
   long: Array.from({ length: 40 }, (_, i) => `On day ${i} the little cat went to the park and played with a ball.`).join(" "),
@@ -42,8 +43,8 @@ const PROMPTS = {
 
 /** (b) and (c): a genai-local server, driven by the official SDKs. */
 async function throughServer(threads: number): Promise<{ gemini: Runner; openai: Runner; close: () => Promise<void> }> {
-  const server = await startLocalServer(["--threads", String(threads), "--parallel", "4"]);
-  return { ...sdkRunners(server.url, "stories-260k", MAX_TOKENS), close: server.stop };
+  const server = await startLocalServer([...model.serverArgs, "--threads", String(threads), "--parallel", "4"]);
+  return { ...sdkRunners(server.url, model.id, MAX_TOKENS), close: server.stop };
 }
 
 /**
@@ -125,5 +126,6 @@ for (const threads of values.threads!.split(",").map(Number)) {
 }
 await instant.stop();
 console.table(rows);
-console.log(JSON.stringify({ maxTokens: MAX_TOKENS, reps: REPS, rows }));
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ maxTokens: MAX_TOKENS, reps: REPS, rows }, null, 2)}\n`);
+const out = { modelPath, maxTokens: MAX_TOKENS, reps: REPS, rows };
+console.log(JSON.stringify(out));
+if (values.json) writeFileSync(values.json, `${JSON.stringify(out, null, 2)}\n`);

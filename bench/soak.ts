@@ -2,15 +2,16 @@
  * Soak: mixed traffic against one genai-local for a bounded time — streams, clients that
  * disconnect mid-stream, bad requests, overload bursts — then checks that nothing leaked.
  *
- *   npm run soak -- [--minutes 10] [--max-requests 200000] [--workers 6] [--url URL]
- * Without --url it starts genai-local itself (loopback, 1 thread, --parallel 4, --queue-size 8).
+ *   npm run soak -- [--minutes 10] [--max-requests 200000] [--workers 6] [--url URL] [--model ID] [--model-path GGUF]
+ * Without --url it starts genai-local itself (loopback, 1 thread, --parallel 4, --queue-size 8) on
+ * --model-path (stories260K.gguf).
  * Exits 1 if streams are left active, handles leaked or RSS grew by more than 10%.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Agent, fetch as undiciFetch } from "undici";
-import { startLocalServer } from "./local-server.js";
+import { benchModel, modelOptions, startLocalServer } from "./local-server.js";
 
 const { values } = parseArgs({
   options: {
@@ -18,10 +19,12 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "10" },
     "max-requests": { type: "string", default: "200000" },
     workers: { type: "string", default: "6" },
+    ...modelOptions,
   },
 });
 
-const local = values.url ? undefined : await startLocalServer(["--threads", "1", "--parallel", "4", "--queue-size", "8", "--queue-timeout", "2"]);
+const model = benchModel(values);
+const local = values.url ? undefined : await startLocalServer([...model.serverArgs, "--threads", "1", "--parallel", "4", "--queue-size", "8", "--queue-timeout", "2"]);
 const base = values.url ?? local!.url;
 const until = Date.now() + Number(values.minutes) * 60_000;
 const maxRequests = Number(values["max-requests"]);
@@ -50,7 +53,7 @@ const story = (maxOutputTokens: number) => JSON.stringify({ contents: [{ parts: 
 // mistaken for leaked handles.
 const agent = new Agent({ connections: 64 });
 const post = (body: string, signal?: AbortSignal) =>
-  undiciFetch(`${base}/v1beta/models/stories-260k:streamGenerateContent?alt=sse`, {
+  undiciFetch(`${base}/v1beta/models/${model.id}:streamGenerateContent?alt=sse`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body,

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runToEnd } from "../support/process.js";
 import { modelsDir } from "../support/server.js";
@@ -38,6 +39,18 @@ describe("benchmarks run to their end", { timeout: 180_000 }, () => {
     const result = (await runBench("concurrency", ["--levels", "1,2", "--rounds", "1", "--max-tokens", "20"])) as { rows: { streams: number; tokens: number }[] };
     expect(result.rows.map((r) => r.streams)).toEqual([1, 2]);
     expect(result.rows.map((r) => r.tokens)).toEqual([20, 40]);
+  });
+
+  it("bench:concurrency streams at each level on the chat model, loaded with --model-path", async () => {
+    const modelPath = path.join(modelsDir(), "SmolLM2-135M-Instruct.Q4_1.gguf");
+    const result = (await runBench("concurrency", ["--model-path", modelPath, "--levels", "1,2", "--rounds", "1", "--max-tokens", "8"])) as {
+      target: { model: string; modelPath: string; maxTokens: number };
+      rows: { streams: number; tokens: number }[];
+    };
+    expect(result.target).toMatchObject({ model: "smollm2-135m-instruct-q4-1", modelPath, maxTokens: 8 });
+    expect(result.rows.map((r) => r.streams)).toEqual([1, 2]);
+    // Greedy, and the story it starts is longer than 8 tokens: every stream reaches its limit.
+    expect(result.rows.map((r) => r.tokens)).toEqual([8, 16]);
   });
 
   it("bench:overhead measures the engine alone, both wires and the clients' floors", async () => {

@@ -6,7 +6,6 @@ import { ApiError as SdkApiError, createPartFromBase64, createPartFromUri, creat
 import { GoogleGenAI as GoogleGenAIv2 } from "google-genai-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
-import { DEFAULT_MODEL_SOURCE } from "../../src/models/registry.js";
 import { makePdf, makePng, makeWav } from "../support/media-files.js";
 import { startRecordingUpstream, type RecordingUpstream } from "../support/recording-upstream.js";
 import { startTestServer } from "../support/server.js";
@@ -27,7 +26,7 @@ beforeAll(async () => {
   upstream = await startRecordingUpstream();
   server = await startTestServer({
     apiKeys: [KEY],
-    models: [`stories-260k=${DEFAULT_MODEL_SOURCE}`],
+    models: ["stories-260k=stories260K.gguf"],
     upstreams: [`vision=openai:${upstream.url},model=vision-model,input=image+audio+pdf`, `blind=openai:${upstream.url},model=blind-model`],
     files: { dataDir: path.join(work, "data") },
   });

@@ -17,11 +17,21 @@ describe("parseHfUri", () => {
 
   it.each(["hf:", "hf:owner", "hf:owner/repo", "hf:owner/repo/", "hf:o//r/m.gguf", "hf:o/r/../../etc/passwd", "hf:o/r/./m.gguf"])(
     "rejects %s with the expected format",
-    (uri) => expect(() => parseHfUri(uri)).toThrow(/expected hf:owner\/repo\/path\/to\/file\.gguf/),
+    (uri) => expect(() => parseHfUri(uri)).toThrow(/expected hf:owner\/repo\[@revision\]\/path\/to\/file\.gguf/),
   );
+
+  it("reads a revision after the repository name", () => {
+    expect(parseHfUri("hf:o/r@ab810cf/sub/m.gguf")).toEqual({ owner: "o", repo: "r", file: "sub/m.gguf", fileName: "m.gguf", revision: "ab810cf" });
+    expect(() => parseHfUri("hf:o/r@/m.gguf")).toThrow(/expected hf:owner/);
+  });
 });
 
 describe("hfFileUrl", () => {
+  it("points at the revision's resolve URL when one is given", () => {
+    setEnv({ GENAI_LOCAL_HF_ENDPOINT: undefined });
+    expect(hfFileUrl(parseHfUri("hf:o/r@v1.0/m.gguf"))).toBe("https://huggingface.co/o/r/resolve/v1.0/m.gguf");
+  });
+
   const ref = parseHfUri("hf:ggml-org/tiny-llamas/sub dir/m#1.gguf");
 
   it("points at the main branch's resolve URL on huggingface.co, path-encoded", () => {
@@ -51,7 +61,7 @@ describe("parseModelSource", () => {
   });
 
   it.each([
-    ["./models/m.gguf", /must be hf:owner\/repo\/path\/to\/file\.gguf or an http\(s\):\/\/ URL/],
+    ["./models/m.gguf", /must be hf:owner\/repo\[@revision\]\/path\/to\/file\.gguf or an http\(s\):\/\/ URL/],
     ["ftp://host/m.gguf", /must be hf:owner/],
     ["https://example.com/", /Cannot tell a file name/],
     ["https://example.com/a/..%2F..%2Fetc%2Fpasswd", /Cannot tell a file name/],

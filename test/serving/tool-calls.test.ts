@@ -97,7 +97,14 @@ describe("tools on both wires become one ToolUse", () => {
     expect(request.tools).toEqual({
       mode: "ANY",
       allowed: ["get_weather"],
-      functions: [{ name: "get_weather", description: undefined, parameters: { type: "object", properties: { city: { type: "string" } }, required: [] } }],
+      functions: [
+        {
+          name: "get_weather",
+          description: undefined,
+          parameters: { type: "object", properties: { city: { type: "string" } }, required: [] },
+          declaredParameters: { type: "OBJECT", properties: { city: { type: "STRING" } } },
+        },
+      ],
     });
     expect(request.prompt.turns).toEqual([
       { role: "user", text: "Weather?" },

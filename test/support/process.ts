@@ -57,7 +57,9 @@ function collect(child: ChildProcess, timeoutMs: number): Promise<Finished> {
 
 /** Starts `genai-local serve` as its own process and resolves once it prints its URL. */
 export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, ["dist/cli/main.js", "serve", "--port", "0", "--threads", "1", ...args], {
+  // The tiny story model unless the test names its models (the CLI's own default is the chat model).
+  const models = args.some((a) => a === "--model" || a === "--upstream") ? [] : ["--model", "stories-260k=stories260K.gguf"];
+  const child = spawn(process.execPath, ["dist/cli/main.js", "serve", "--port", "0", "--threads", "1", ...models, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

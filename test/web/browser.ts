@@ -24,13 +24,14 @@ export function launchChromium(): Promise<Browser> {
 
 export const modelFile = (name: string): string => path.join(modelsDir(), name);
 
-/** `genai-local serve` with both tiny models: stories-260k (the default) and tinystories-656k. */
+/** `genai-local serve` with both tiny models, stories-260k (the default) and tinystories-656k, and the real chat model. */
 export function startServer(extra: string[] = []): ReturnType<typeof spawnServer> {
   return spawnServer([
     "--host", "127.0.0.1",
     "--models-dir", modelsDir(),
     "--model", `stories-260k=${modelFile("stories260K.gguf")}`,
     "--model", `tinystories-656k=${modelFile("TinyStories-656K-Q8_0.gguf")}`,
+    "--model", `smollm2-135m-instruct=${modelFile("SmolLM2-135M-Instruct.Q4_1.gguf")}`,
     ...extra,
   ]);
 }

@@ -46,7 +46,7 @@ describe.skipIf(!browserSuiteRuns())("playground page (Chromium)", () => {
 
   it("streams a reply that grows chunk by chunk before its finish reason and figures appear", async () => {
     await openPlayground(page, open);
-    expect(await page.locator("#model option").allTextContents()).toEqual(["stories-260k", "tinystories-656k"]);
+    expect(await page.locator("#model option").allTextContents()).toEqual(["stories-260k", "tinystories-656k", "smollm2-135m-instruct"]);
     await sendPrompt(page, "Once upon a time", 600);
 
     const lengths: number[] = [];
@@ -123,6 +123,24 @@ describe.skipIf(!browserSuiteRuns())("playground page (Chromium)", () => {
     expect(reply).toMatchObject({ model: "tinystories-656k", version: "tinystories-656k" });
     expect(await page.locator("#history li.turn.model .who").last().textContent()).toBe("tinystories-656k");
     expect(reply.text.length).toBeGreaterThan(0);
+  });
+
+  it("chats with the real chat model: a natural end says STOP, and the second turn carries the first", async () => {
+    await openPlayground(page, open);
+    await page.selectOption("#model", "smollm2-135m-instruct");
+    await page.fill("#temperature", "0");
+    await sendPrompt(page, "Say hello.", 256);
+    expect(await waitForFinish(page, 60_000)).toBe("STOP");
+    const first = await lastReply(page);
+    expect(first.version).toBe("smollm2-135m-instruct");
+    expect(first.text.length).toBeGreaterThan(0);
+    expect(first.text).not.toMatch(/<\|im_(start|end)\|>/);
+    const sent = page.waitForRequest((r) => r.url().includes(":streamGenerateContent"));
+    await sendPrompt(page, "Thank you.", 16);
+    expect((await sent).postDataJSON().contents).toHaveLength(3);
+    await waitForFinish(page, 60_000);
+    const second = await lastReply(page);
+    expect(Number(second.stats.prompt)).toBeGreaterThan(Number(first.stats.prompt) + Number(first.stats.output));
   });
 
   it("asks for the API key on 403, says so readably when the key is wrong, and works with the right one", async () => {

@@ -269,9 +269,9 @@ def paced_upstream():
 
 @pytest.fixture(scope="session")
 def paced_server(paced_upstream):
-    """The local models and the paced engine's models behind one genai-local."""
+    """The chat model (the default, so every gemini-* id) and the paced engine's models behind one genai-local."""
     upstreams = [arg for model in (STORY_MODEL, COMMA_MODEL, DIGIT_MODEL) for arg in ("--upstream", f"{model}=openai:{paced_upstream},model={model}")]
-    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", *upstreams])
+    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", "--model", CHAT_MODEL_SPEC, *upstreams])
     try:
         yield srv
     finally:

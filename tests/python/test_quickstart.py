@@ -1,7 +1,7 @@
 """examples/python/quickstart.py, run as a user would, against a real genai-local server.
 
-It runs twice: on the default local model (the tiny model writes its whole context in about a
-second, too quickly for the quickstart's one-second ticker to tick through a story), and on a
+It runs twice: on the default local model (the real chat model, SmolLM2-135M-Instruct, writing
+three stories that end by themselves), and on a
 paced OpenAI-compatible engine behind genai-local (test/support/paced-upstream.ts, one word every
 15 ms: about 3 s a story on any machine), where the ticker must tick while the story streams.
 """
@@ -27,7 +27,7 @@ def run_quickstart(server, *model: str) -> list[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
     )
     assert result.returncode == 0, f"quickstart exited {result.returncode}\nstderr:\n{result.stderr[-4000:]}"
     return result.stdout.splitlines()

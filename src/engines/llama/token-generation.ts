@@ -122,6 +122,8 @@ function evaluateOptions(sampling: SamplingOptions, generated: Token[], grammar?
     temperature: sampling.temperature ?? 1,
     topP: sampling.topP ?? 0.95,
     topK: sampling.topK ?? 64,
+    // llama.cpp's own default: drops the long tail of unlikely tokens that sends a small model rambling.
+    minP: 0.05,
     seed: sampling.seed,
     grammarEvaluationState: grammar,
     // Without it node-llama-cpp ends the evaluation silently on an end-of-generation token,
