@@ -4,7 +4,7 @@ import { defaultModelsDir } from "../models/model-cache.js";
 import { DEFAULT_MODEL_ID } from "../models/registry.js";
 import { DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
 import { listModels } from "./models.js";
-import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption } from "./options.js";
+import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption, tlsFiles } from "./options.js";
 import { pullModel } from "./pull.js";
 import { startServer } from "./serve.js";
 import { runStream } from "./stream.js";
@@ -49,6 +49,14 @@ program
   .addOption(new Option("--cache-max-tokens <n>", "tokens all cached contents (context caching) may hold together").argParser(positiveInt).default(DEFAULT_CACHE_MAX_TOKENS))
   .addOption(new Option("--cache-dir <dir>", "where cached contents' KV states are saved (in a directory of this server's own, removed on exit)").env("GENAI_LOCAL_CACHE_DIR"))
   .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug").env("GENAI_LOCAL_LOG_LEVEL"))
+  // TLS: HTTPS and WSS on the same port (google-genai for Python opens Live only over wss://).
+  .addOption(new Option("--tls-cert <file>", "PEM certificate (chain): serve HTTPS and WSS instead of HTTP and WS").env("GENAI_LOCAL_TLS_CERT"))
+  .addOption(new Option("--tls-key <file>", "PEM private key of --tls-cert").env("GENAI_LOCAL_TLS_KEY"))
+  // The Live API (WebSocket sessions).
+  .addOption(new Option("--live-max-sessions <n>", "Live API sessions open at once").argParser(positiveInt).default(256))
+  .addOption(new Option("--live-idle-timeout <seconds>", "a Live session with no input for this long is ended").argParser(nonNegativeNumber).default(600))
+  .addOption(new Option("--live-session-timeout <seconds>", "longest life of a Live session (goAway comes 10 s before)").argParser(nonNegativeNumber).default(3600))
+  .addOption(new Option("--live-max-frame <bytes>", "largest Live client message").argParser(positiveInt).default(4 * 1024 * 1024))
   .action(async (opts) => {
     const envKeys = (process.env.GENAI_LOCAL_API_KEY ?? "").split(",").filter(Boolean);
     const server = await startServer({
@@ -71,6 +79,13 @@ program
       chunkWindowMs: opts.chunkWindow,
       cacheMaxTokens: opts.cacheMaxTokens,
       cacheDir: opts.cacheDir,
+      tls: tlsFiles(opts.tlsCert, opts.tlsKey),
+      live: {
+        maxSessions: opts.liveMaxSessions,
+        idleTimeoutMs: opts.liveIdleTimeout * 1000,
+        maxSessionMs: opts.liveSessionTimeout * 1000,
+        maxFrameBytes: opts.liveMaxFrame,
+      },
     });
     process.stdout.write(`genai-local listening on ${server.url}\n`);
     let stopping = false;

@@ -7,10 +7,12 @@ import type { CachedPrefix } from "../gemini/cached-contents-translate.js";
 import { ContentCache, DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
 import { openAiRoutes } from "../openai/routes.js";
 import { playgroundPlugin } from "../web/playground-plugin.js";
+import { DEFAULT_LIVE_SERVER_LIMITS, liveRoutes, type LiveServerLimits } from "../live/routes.js";
+import { DEFAULT_LIVE_LIMITS } from "../live/session.js";
 import type { ModelRegistry } from "../models/registry.js";
 import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "./auth.js";
-import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits } from "./connection-limits.js";
+import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits, type TlsFiles } from "./connection-limits.js";
 import { errorBody, invalidArgument, notFound } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import { errorHandler } from "./error-handler.js";
@@ -29,6 +31,12 @@ export interface ServerOptions {
   chunkWindowMs?: number;
   /** Tokens all cached contents may hold together (context caching). */
   cacheMaxTokens?: number;
+  /** Live API (WebSocket) limits. */
+  live?: Partial<LiveServerLimits>;
+  /** The goAway notice a shutting-down server gives Live sessions (its drain timeout). */
+  drainTimeoutMs?: number;
+  /** A certificate and key: HTTPS and WSS on the same port instead of HTTP and WS. */
+  tls?: TlsFiles;
 }
 
 export const DEFAULT_CHUNK_WINDOW_MS = 10;
@@ -39,7 +47,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: limits.maxBodyBytes,
-    serverFactory: createHttpServer(limits),
+    serverFactory: createHttpServer(limits, options.tls),
     // Errors Fastify meets before routing (a malformed URL such as /models/%zz), in Google's shape.
     frameworkErrors: (error, _request, reply) => {
       const apiError = invalidArgument(`Invalid request URL: ${error.message}`);
@@ -110,6 +118,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(geminiRoutes, { prefix, models: options.models, keys, metrics, streams, chunkWindowMs, caches });
     await app.register(cachedContentsRoutes, { prefix, models: options.models, keys, caches });
   }
+  await app.register(liveRoutes, {
+    models: options.models,
+    keys,
+    metrics,
+    streams,
+    chunkWindowMs,
+    limits: { ...DEFAULT_LIVE_LIMITS, ...DEFAULT_LIVE_SERVER_LIMITS, ...options.live },
+    drainNoticeMs: options.drainTimeoutMs ?? 10_000,
+  });
   app.get("/metrics", async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();

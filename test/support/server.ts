@@ -21,6 +21,8 @@ export interface TestServerOptions {
   corsOrigins?: string[];
   cacheMaxTokens?: number;
   cacheDir?: string;
+  live?: Partial<import("../../src/live/routes.js").LiveServerLimits>;
+  tls?: import("../../src/http/connection-limits.js").TlsFiles;
 }
 
 /** A real server on a random loopback port with the tiny shared model, one thread. */
@@ -40,6 +42,8 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     corsOrigins: options.corsOrigins,
     cacheMaxTokens: options.cacheMaxTokens,
     cacheDir: options.cacheDir,
+    live: options.live,
+    tls: options.tls,
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }
