@@ -32,6 +32,7 @@ export interface LiveRoutesOptions {
 }
 
 const SERVICE = "GenerativeService";
+const REFUSAL_WAIT_MS = 1000;
 const VERSIONS = ["v1beta", "v1alpha", "v1"];
 
 /**
@@ -54,9 +55,17 @@ export async function liveRoutes(app: FastifyInstance, options: LiveRoutesOption
     },
   });
 
+  // A refusal waits for the client's first frame (its setup), briefly: google-genai (Python) sends
+  // setup before it reads, and a close that beats the send surfaces as a bare send error.
   const refuse = (socket: WebSocket, error: ApiError): void => {
     const { code, reason } = toLiveClose(error);
-    socket.close(code, reason);
+    const close = (): void => {
+      clearTimeout(timer);
+      if (socket.readyState === socket.OPEN) socket.close(code, reason);
+    };
+    const timer = setTimeout(close, REFUSAL_WAIT_MS);
+    socket.once("message", close);
+    socket.once("close", () => clearTimeout(timer));
   };
 
   function open(socket: WebSocket, request: FastifyRequest, version: string): void {
