@@ -143,3 +143,18 @@ async def test_wrong_key_is_refused(tls_server):
             pass
     assert caught.value.code == 1007
     assert "API key not valid" in str(caught.value)
+
+
+def test_the_live_example_chats_over_wss(tls_server):
+    example = Path(__file__).resolve().parents[2] / "examples" / "python" / "live.py"
+    run = subprocess.run(
+        [os.sys.executable, str(example), "--url", tls_server.url, "--api-key", tls_server.api_key, "--model", MODEL],
+        env={**os.environ, "SSL_CERT_FILE": os.environ["SSL_CERT_FILE"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert sum(line.startswith("> ") for line in lines) == 2
+    assert sum(line == "_" * 80 for line in lines) == 2
