@@ -63,7 +63,7 @@ export const liveUrl = (baseUrl: string, key = "k", version = "v1beta"): string 
 /** A raw WebSocket (the `ws` library the JS SDK itself uses), for what the SDKs do not send. */
 export async function connectRaw(
   url: string,
-  options: { ca?: string | Buffer } = {},
+  options: { ca?: string | Buffer; headers?: Record<string, string> } = {},
 ): Promise<{ socket: WebSocket; inbox: Inbox<Record<string, unknown>>; ended: Promise<{ code: number; reason: string }> }> {
   const socket = new WebSocket(url, options);
   const inbox = new Inbox<Record<string, unknown>>();

@@ -90,6 +90,23 @@ describe("Live sessions through ai.live.connect", () => {
   });
 });
 
+describe("Live paths", () => {
+  it.each([
+    ["/ws/", "v1beta"],
+    ["//ws/", "v1beta"],
+    ["/ws/", "v1alpha"],
+    ["//ws/", "v1"],
+  ])("%s…%s…BidiGenerateContent opens a session", async (prefix, version) => {
+    const url = liveUrl(live.server.url, "k", version).replace("/ws/", prefix);
+    expect(url).toContain(`${prefix}google.ai.generativelanguage.${version}.`);
+    // The key in the x-goog-api-key header, as google-genai (Python) sends it.
+    const { socket, inbox } = await connectRaw(url.replace("?key=k", ""), { headers: { "x-goog-api-key": "k" } });
+    socket.send(JSON.stringify({ setup: { model: CHAT_MODEL } }));
+    await inbox.until((m) => "setupComplete" in m);
+    socket.close();
+  });
+});
+
 describe("Live tools (raw ws: the SDKs send no toolConfig in a Live setup)", () => {
   const weather = { name: "get_weather", description: "Current weather in a city", parametersJsonSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
   const setup = {
