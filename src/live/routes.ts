@@ -1,8 +1,8 @@
 import websocket from "@fastify/websocket";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { WebSocket } from "ws";
 import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
-import { ApiError, permissionDenied } from "../http/errors.js";
+import { ApiError, errorBody, invalidArgument, permissionDenied } from "../http/errors.js";
 import { generationStreams } from "../http/generation.js";
 import type { ServerMetrics } from "../http/metrics.js";
 import type { StreamTracker } from "../http/stream-tracker.js";
@@ -34,6 +34,12 @@ export interface LiveRoutesOptions {
 const SERVICE = "GenerativeService";
 const REFUSAL_WAIT_MS = 1000;
 const VERSIONS = ["v1beta", "v1alpha", "v1"];
+
+/** A plain GET on a Live path: the Live API is spoken over a WebSocket only. */
+async function notUpgraded(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const error = invalidArgument("This is the Live API: open it as a WebSocket (an HTTP GET with Upgrade: websocket).");
+  await reply.code(error.code).send(errorBody(error));
+}
 
 /**
  * The Live API: `BidiGenerateContent` upgraded to a WebSocket, on every path the SDKs open (the
@@ -104,11 +110,14 @@ export async function liveRoutes(app: FastifyInstance, options: LiveRoutesOption
   for (const version of VERSIONS) {
     for (const slash of ["/", "//"]) {
       const base = `${slash}ws/google.ai.generativelanguage.${version}.${SERVICE}`;
-      app.get(`${base}.BidiGenerateContent`, { websocket: true }, (socket, request) => open(socket, request, version));
+      app.route({ method: "GET", url: `${base}.BidiGenerateContent`, handler: notUpgraded, wsHandler: (socket, request) => open(socket, request, version) });
       // Ephemeral tokens are not issued here, so no access token can be valid.
-      app.get(`${base}.BidiGenerateContentConstrained`, { websocket: true }, (socket) =>
-        refuse(socket, permissionDenied("Ephemeral tokens are not issued by this server; open BidiGenerateContent with an API key.")),
-      );
+      app.route({
+        method: "GET",
+        url: `${base}.BidiGenerateContentConstrained`,
+        handler: notUpgraded,
+        wsHandler: (socket) => refuse(socket, permissionDenied("Ephemeral tokens are not issued by this server; open BidiGenerateContent with an API key.")),
+      });
     }
   }
 }

@@ -78,6 +78,14 @@ describe("Live: malformed frames", () => {
   });
 });
 
+describe("Live: not a WebSocket", () => {
+  it("a plain GET on a Live path is a 400 in Google's error shape", async () => {
+    const response = await fetch(liveUrl(live.server.url).replace(/^ws/, "http"));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 400, status: "INVALID_ARGUMENT", message: expect.stringMatching(/open it as a WebSocket/) } });
+  });
+});
+
 describe("Live: clients that vanish", () => {
   it("a client gone mid-reply frees its stream slot at once", async () => {
     const { socket, inbox } = await connectRaw(liveUrl(live.server.url));
