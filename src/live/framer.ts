@@ -9,18 +9,24 @@ import type { LiveTransport } from "./session.js";
  * and each client frame (text, or binary holding JSON, as the SDKs may send) is parsed here.
  */
 
-/** Bytes a client may leave unread before it counts as gone (it stopped reading its socket). */
-const MAX_UNREAD_BYTES = 16 * 1024 * 1024;
+/** Past this many unsent bytes, a reply waits for the client to read before it generates more. */
+const HIGH_WATER_BYTES = 1024 * 1024;
+const SENT = Promise.resolve();
 
+/**
+ * Server messages → text frames. `ready` answers when the socket can take more: while the client
+ * reads slower than the model writes, the reply pauses (as the SSE framer waits for 'drain').
+ */
 export function liveTransport(socket: WebSocket): LiveTransport {
+  let flushed: Promise<void> = SENT;
+  const gone = new Promise<void>((resolve) => socket.once("close", () => resolve()));
   return {
     send(message: LiveServerMessage) {
       if (socket.readyState !== socket.OPEN) return;
-      if (socket.bufferedAmount > MAX_UNREAD_BYTES) {
-        socket.terminate();
-        return;
-      }
-      socket.send(jsonLine(message));
+      flushed = new Promise((resolve) => socket.send(jsonLine(message), () => resolve()));
+    },
+    ready() {
+      return socket.readyState === socket.OPEN && socket.bufferedAmount > HIGH_WATER_BYTES ? Promise.race([flushed, gone]) : SENT;
     },
     close(code, reason) {
       if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);

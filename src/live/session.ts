@@ -27,6 +27,8 @@ import {
 /** Where a session's messages go: framed and sent by the plugin (see framer.ts). */
 export interface LiveTransport {
   send(message: LiveServerMessage): void;
+  /** Resolves when the client has read enough for more to be sent (backpressure). */
+  ready(): Promise<void>;
   close(code: number, reason: string): void;
 }
 
@@ -198,6 +200,7 @@ export class LiveSession {
         for await (const event of this.deps.generate(engine, request)) {
           if (controller.signal.aborted) break;
           this.deliver(event, reply);
+          await this.deps.transport.ready();
         }
       } catch (error) {
         const reason: unknown = controller.signal.reason;

@@ -30,7 +30,7 @@ function openSession(words: string[], limits = DEFAULT_LIVE_LIMITS) {
   const { engine, requests, generate } = scriptedEngine(words);
   let tracked = 0;
   const session = new LiveSession({
-    transport: { send: (m) => sent.push(m), close: (code, reason) => closes.push({ code, reason }) },
+    transport: { send: (m) => sent.push(m), ready: () => Promise.resolve(), close: (code, reason) => closes.push({ code, reason }) },
     resolveEngine: (model) => (model === "scripted" ? engine : undefined),
     generate: (_engine, request) => generate(request),
     track: () => {
