@@ -151,6 +151,8 @@ export class LiveSession {
     } else if (message.toolResponse) {
       if (this.pendingCalls.length === 0) throw invalidArgument("tool_response arrived but no function call is pending.");
       const turn = toolResponseTurn(message.toolResponse, this.pendingCalls);
+      // The reply that made the calls may still be ending (its usage); the next one starts after it.
+      await this.reply?.done;
       this.pendingCalls = [];
       this.history.push(turn);
       this.answer(true);

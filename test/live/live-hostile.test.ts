@@ -36,7 +36,7 @@ async function stillServes(): Promise<void> {
   const rest = await ai.models.generateContent({ model: CHAT_MODEL, contents: "Say hi.", config: { maxOutputTokens: 4 } });
   expect(rest.text?.length).toBeGreaterThan(0);
   const { socket, inbox } = await connectRaw(liveUrl(live.server.url));
-  socket.send(SETUP);
+  socket.send(JSON.stringify({ setup: { model: CHAT_MODEL, generationConfig: { responseModalities: ["TEXT"], maxOutputTokens: 8 } } }));
   socket.send(JSON.stringify({ realtimeInput: { text: "Say hi." } }));
   await inbox.until((m) => (m as { serverContent?: { turnComplete?: boolean } }).serverContent?.turnComplete === true);
   socket.close();
@@ -95,6 +95,22 @@ describe("Live: clients that vanish", () => {
     expect(await metricValue(live.server.url, "genai_local_active_streams")).toBe(1);
     socket.terminate();
     await waitFor(async () => (await metricValue(live.server.url, "genai_local_active_streams")) === 0, 2000);
+  }, 60_000);
+
+  it("Live replies take the same stream slots as REST: a REST request waits while two sessions speak", async () => {
+    const speakers = await Promise.all([0, 1].map(() => connectRaw(liveUrl(live.server.url))));
+    for (const { socket } of speakers) {
+      socket.send(SETUP);
+      socket.send(TURN);
+    }
+    await Promise.all(speakers.map(({ inbox }) => inbox.until(isText)));
+    expect(await metricValue(live.server.url, "genai_local_active_streams")).toBe(2);
+    const ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: live.server.url } });
+    const rest = ai.models.generateContent({ model: CHAT_MODEL, contents: "Say hi.", config: { maxOutputTokens: 4 } });
+    await waitFor(async () => (await metricValue(live.server.url, "genai_local_queued_requests")) === 1, 5000);
+    for (const { socket } of speakers) socket.terminate();
+    expect((await rest).text?.length).toBeGreaterThan(0);
+    await settled();
   }, 60_000);
 
   it("100 sessions opened and dropped (some mid-reply, some before setup) leak nothing", async () => {
