@@ -70,6 +70,8 @@ interface Reply {
   controller: AbortController;
   /** Text sent so far: what the user has seen, kept in the history when interrupted. */
   text: string;
+  /** The engine's end arrived: the reply is whole, nothing is left to interrupt. */
+  ended: boolean;
   done: Promise<void>;
 }
 
@@ -98,10 +100,6 @@ export class LiveSession {
       setTimeout(() => this.send(goAwayMessage(Math.min(goAwayNoticeMs, maxSessionMs))), Math.max(0, maxSessionMs - goAwayNoticeMs)),
       setTimeout(() => this.end(1000, `The session reached its time limit of ${maxSessionMs / 1000} s.`), maxSessionMs),
     );
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
   }
 
   /** A frame from the client (`read` parses it: a bad frame fails in its turn); handled after the ones before it. */
@@ -175,7 +173,8 @@ export class LiveSession {
   /** Barge-in: the reply in progress stops now, what was sent of it stays in the history, a pending call is void. */
   private async interrupt(): Promise<void> {
     const reply = this.reply;
-    if (reply) {
+    if (reply?.ended) await reply.done;
+    else if (reply) {
       reply.controller.abort(new Interrupted());
       await reply.done;
       const partial = modelTurn(reply.text);
@@ -191,7 +190,7 @@ export class LiveSession {
   private answer(afterToolResponse = false): void {
     const engine = this.engine!;
     const controller = new AbortController();
-    const reply: Reply = { controller, text: "", done: Promise.resolve() };
+    const reply: Reply = { controller, text: "", ended: false, done: Promise.resolve() };
     this.reply = reply;
     this.clearIdle();
     this.deps.onTurn?.();
@@ -232,7 +231,7 @@ export class LiveSession {
       const turn = this.pendingCalls.length > 0 ? undefined : modelTurn(reply.text);
       if (turn) this.history.push(turn);
       // The reply is in the history now; an interruption from here on has nothing to stop.
-      reply.text = "";
+      reply.ended = true;
       if (this.pendingCalls.length > 0) {
         // The turn goes on once the client answers the calls.
         this.send(usageMessage(event.usage));
@@ -263,8 +262,10 @@ export class LiveSession {
     this.deps.transport.close(code, reason);
   }
 
+  /** The idle clock runs only while no reply is in progress. */
   private resetIdle(): void {
     this.clearIdle();
+    if (this.reply || this.closed) return;
     const { idleTimeoutMs } = this.deps.limits;
     this.idleTimer = setTimeout(() => {
       this.send(goAwayMessage(0));

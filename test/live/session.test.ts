@@ -81,6 +81,30 @@ describe("LiveSession", () => {
     s.session.clientGone();
   });
 
+  it("input after a reply has ended interrupts nothing", async () => {
+    const s = openSession(["a", "b"]);
+    s.receive({ setup: { model: "scripted" } });
+    s.receive(user("one"));
+    await s.waitUntil(() => s.sent.some((m) => m.serverContent?.turnComplete));
+    s.receive(user("two"));
+    await s.waitUntil(() => s.sent.filter((m) => m.serverContent?.turnComplete).length === 2);
+    expect(s.sent.some((m) => m.serverContent?.interrupted)).toBe(false);
+    expect(s.requests[1]!.prompt.turns.map((t) => t.text)).toEqual(["one", "ab", "two"]);
+    s.session.clientGone();
+  });
+
+  it("the idle clock does not run while the model answers", async () => {
+    const s = openSession(Array.from({ length: 20 }, () => "x"), { ...DEFAULT_LIVE_LIMITS, idleTimeoutMs: 60 });
+    s.receive({ setup: { model: "scripted" } });
+    s.receive(user("go"));
+    await s.waitUntil(() => texts(s.sent) >= 2);
+    s.receive({ realtimeInput: {} });
+    await s.waitUntil(() => s.sent.some((m) => m.serverContent?.turnComplete));
+    expect(texts(s.sent)).toBe(20);
+    await s.waitUntil(() => s.closes.length === 1);
+    expect(s.closes[0]!.reason).toMatch(/idle/);
+  });
+
   it("a client gone mid-reply aborts the generation", async () => {
     const s = openSession(Array.from({ length: 50 }, () => "x"));
     s.receive({ setup: { model: "scripted" } });
