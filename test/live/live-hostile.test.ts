@@ -57,6 +57,14 @@ describe("Live: malformed frames", () => {
     expect(got).toMatch(reason);
   });
 
+  it("a history that outgrows the model's context closes the session with the engine's reason", async () => {
+    const long = JSON.stringify({ clientContent: { turns: [{ role: "user", parts: [{ text: "word ".repeat(12_000) }] }], turnComplete: true } });
+    const { code, reason } = await sendAndClose(SETUP, long);
+    expect(code).toBe(1007);
+    expect(reason).toMatch(/context|tokens/);
+    await settled();
+  }, 60_000);
+
   it("binary frames that hold JSON are taken as text frames are", async () => {
     const { socket, inbox } = await connectRaw(liveUrl(live.server.url));
     socket.send(Buffer.from(SETUP));
