@@ -108,5 +108,6 @@ export interface LiveServerMessage {
   toolCall?: { functionCalls: LiveFunctionCall[] };
   toolCallCancellation?: { ids: string[] };
   goAway?: { timeLeft: string };
+  sessionResumptionUpdate?: { newHandle: string; resumable: boolean };
   usageMetadata?: LiveUsageMetadata;
 }

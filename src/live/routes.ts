@@ -8,6 +8,7 @@ import type { ServerMetrics } from "../http/metrics.js";
 import type { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { liveTransport, parseFrame } from "./framer.js";
+import { ResumptionStore } from "./resumption.js";
 import { LiveSession, type LiveLimits } from "./session.js";
 import { toLiveClose } from "./translate.js";
 
@@ -49,6 +50,7 @@ async function notUpgraded(_request: FastifyRequest, reply: FastifyReply): Promi
 export async function liveRoutes(app: FastifyInstance, options: LiveRoutesOptions): Promise<void> {
   const { models, keys, metrics, streams, chunkWindowMs, limits } = options;
   const sessions = new Set<LiveSession>();
+  const resumption = new ResumptionStore();
   await app.register(websocket, {
     options: { maxPayload: limits.maxFrameBytes },
     // Every session hears goAway first; an idle one ends now, a busy one when its reply is done.
@@ -94,6 +96,7 @@ export async function liveRoutes(app: FastifyInstance, options: LiveRoutesOption
       limits,
       onTurn: () => metrics.liveTurns.inc(),
       onFault: (error) => request.log.error({ err: error }, "Live session failed"),
+      resumption,
     });
     sessions.add(session);
     metrics.liveSessions.inc();

@@ -3,6 +3,7 @@ import { ApiError, internalError, invalidArgument, notFound, toApiError } from "
 import { parseBody } from "../http/validate.js";
 import type { Content } from "../gemini/protocol.js";
 import { ClientMessageSchema, type ClientMessage, type LiveServerMessage } from "./protocol.js";
+import type { ResumptionStore } from "./resumption.js";
 import {
   clientContentTurns,
   generationCompleteMessage,
@@ -10,6 +11,7 @@ import {
   interruptedMessage,
   modelTurn,
   realtimeText,
+  resumptionMessage,
   setupCompleteMessage,
   setupModel,
   textMessage,
@@ -57,6 +59,8 @@ export interface LiveSessionDeps {
   limits: LiveLimits;
   onTurn?(): void;
   onFault?(error: unknown): void;
+  /** Where resumable sessions keep their state across reconnects. */
+  resumption?: ResumptionStore;
 }
 
 /** The abort reason of a reply that new input interrupted (barge-in). */
@@ -83,7 +87,11 @@ interface Reply {
  */
 export class LiveSession {
   private engine: Engine | undefined;
+  private model = "";
   private config: LiveConfig | undefined;
+  /** The last resumption handle issued, when the client asked for resumption. */
+  private resumptionHandle: string | undefined;
+  private resumable = false;
   private readonly history: Content[] = [];
   private reply: Reply | undefined;
   private pendingCalls: FunctionCall[] = [];
@@ -165,9 +173,31 @@ export class LiveSession {
       throw notFound(`models/${model} is not found for API version ${this.deps.version}, or is not supported for bidiGenerateContent.`);
     }
     this.config = toLiveConfig(setup);
+    if (setup.sessionResumption) this.resume(setup.sessionResumption.handle, model);
     this.engine = engine;
+    this.model = model;
     this.send(setupCompleteMessage());
+    this.issueHandle();
     this.resetIdle();
+  }
+
+  /** Session resumption: a handle given takes over that session's history; either way, handles are issued from now on. */
+  private resume(handle: string | undefined, model: string): void {
+    const store = this.deps.resumption;
+    if (!store) throw invalidArgument("setup.session_resumption is not served by this server.");
+    if (handle !== undefined) {
+      const state = store.take(handle);
+      if (!state) throw invalidArgument("setup.session_resumption.handle is unknown, used or expired; start a new session.");
+      if (state.model !== model) throw invalidArgument(`setup.session_resumption.handle resumes a session with ${state.model}, not ${model}.`);
+      this.history.push(...state.history);
+    }
+    this.resumable = true;
+  }
+
+  private issueHandle(): void {
+    if (!this.resumable || !this.deps.resumption || this.closed) return;
+    this.resumptionHandle = this.deps.resumption.issue({ model: this.model, history: this.history }, this.resumptionHandle);
+    this.send(resumptionMessage(this.resumptionHandle));
   }
 
   /** Barge-in: the reply in progress stops now, what was sent of it stays in the history, a pending call is void. */
@@ -239,6 +269,7 @@ export class LiveSession {
       }
       this.send(generationCompleteMessage());
       this.send(turnCompleteMessage(event.usage));
+      this.issueHandle();
     }
   }
 

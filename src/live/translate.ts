@@ -35,9 +35,6 @@ export function toLiveConfig(setup: Setup): LiveConfig {
   ] as const) {
     if (value !== undefined) throw invalidArgument(`setup.${field}: ${NO_SPEECH}.`);
   }
-  if (setup.sessionResumption?.handle) {
-    throw invalidArgument("setup.session_resumption.handle: genai-local does not keep sessions across reconnects yet; start a new session.");
-  }
   const { speechConfig: _s, enableAffectiveDialog: _a, mediaResolution: _m, candidateCount: _c, ...sampled } = config;
   const sampling = toSampling({ ...sampled, responseModalities: undefined });
   const tools = toToolUse(setup.tools, setup.toolConfig);
@@ -93,6 +90,7 @@ export const textMessage = (text: string): LiveServerMessage => ({ serverContent
 export const interruptedMessage = (): LiveServerMessage => ({ serverContent: { interrupted: true } });
 export const generationCompleteMessage = (): LiveServerMessage => ({ serverContent: { generationComplete: true } });
 export const turnCompleteMessage = (usage: TokenUsage): LiveServerMessage => ({ serverContent: { turnComplete: true }, usageMetadata: toLiveUsage(usage) });
+export const resumptionMessage = (newHandle: string): LiveServerMessage => ({ sessionResumptionUpdate: { newHandle, resumable: true } });
 export const usageMessage = (usage: TokenUsage): LiveServerMessage => ({ usageMetadata: toLiveUsage(usage) });
 export const toolCallMessage = (calls: readonly FunctionCall[]): LiveServerMessage => ({
   toolCall: { functionCalls: calls.map(({ id, name, args }) => ({ id, name, args })) },

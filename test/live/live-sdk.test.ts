@@ -90,6 +90,34 @@ describe("Live sessions through ai.live.connect", () => {
   });
 });
 
+describe("Live session resumption", () => {
+  it("a handle issued after a turn resumes the conversation on a new connection, once", async () => {
+    const config = { ...TEXT, maxOutputTokens: 16, sessionResumption: {} };
+    const first = await connectSdk(live.server.url, { model: CHAT_MODEL, config });
+    first.session.sendClientContent({ turns: "My name is Ada." });
+    const turn = await first.inbox.until(turnDone);
+    expect(turn.some((m) => m.sessionResumptionUpdate?.newHandle)).toBe(true); // issued at setup already
+    const [update] = await first.inbox.until((m) => Boolean(m.sessionResumptionUpdate));
+    const handle = update!.sessionResumptionUpdate!.newHandle!;
+    expect(update!.sessionResumptionUpdate!.resumable).toBe(true);
+    const firstPrompt = turn.at(-1)!.usageMetadata!.promptTokenCount!;
+    first.session.close();
+
+    const resumed = await connectSdk(live.server.url, { model: CHAT_MODEL, config: { ...config, sessionResumption: { handle } } });
+    try {
+      resumed.session.sendClientContent({ turns: "What is my name?" });
+      const reply = await resumed.inbox.until(turnDone);
+      // The resumed prompt holds the first session's turn and reply before the new question.
+      expect(reply.at(-1)!.usageMetadata!.promptTokenCount!).toBeGreaterThan(firstPrompt + 5);
+    } finally {
+      resumed.session.close();
+    }
+    await expect(connectSdk(live.server.url, { model: CHAT_MODEL, config: { ...config, sessionResumption: { handle } } })).rejects.toThrow(
+      /code 1007.*unknown, used or expired/,
+    );
+  }, 120_000);
+});
+
 describe("Live paths", () => {
   it.each([
     ["/ws/", "v1beta"],

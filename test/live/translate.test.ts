@@ -38,7 +38,6 @@ describe("Live setup → session settings", () => {
     [{ generationConfig: { speechConfig: { voiceConfig: {} } } }, /speech_config: genai-local has no speech engine/],
     [{ inputAudioTranscription: {} }, /input_audio_transcription/],
     [{ outputAudioTranscription: {} }, /output_audio_transcription/],
-    [{ sessionResumption: { handle: "h" } }, /does not keep sessions across reconnects/],
   ])("refuses %j by name, in a reason that fits a close frame", (fields, reason) => {
     let error: unknown;
     try {
