@@ -152,7 +152,7 @@ def test_the_live_example_chats_over_wss(tls_server):
         env={**os.environ, "SSL_CERT_FILE": os.environ["SSL_CERT_FILE"]},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # the sample sets no output limit: the tiny model may write at length
     )
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.splitlines()
