@@ -4,7 +4,7 @@ import { defaultModelsDir } from "../models/model-cache.js";
 import { DEFAULT_MODEL_ID } from "../models/registry.js";
 import { DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
 import { listModels } from "./models.js";
-import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption } from "./options.js";
+import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption, tlsFiles } from "./options.js";
 import { pullModel } from "./pull.js";
 import { startServer } from "./serve.js";
 import { runStream } from "./stream.js";
@@ -55,6 +55,14 @@ program
   .addOption(new Option("--files-max-bytes <bytes>", "bytes all uploaded files may take together").argParser(positiveInt).default(DEFAULT_MAX_TOTAL_BYTES))
   .addOption(new Option("--file-max-bytes <bytes>", "largest uploaded file").argParser(positiveInt).default(DEFAULT_MAX_FILE_BYTES))
   .addOption(new Option("--files-ttl <hours>", "how long an uploaded file lives before it is deleted").argParser(nonNegativeNumber).default(48))
+  // TLS: HTTPS and WSS on the same port (google-genai for Python opens Live only over wss://).
+  .addOption(new Option("--tls-cert <file>", "PEM certificate (chain): serve HTTPS and WSS instead of HTTP and WS").env("GENAI_LOCAL_TLS_CERT"))
+  .addOption(new Option("--tls-key <file>", "PEM private key of --tls-cert").env("GENAI_LOCAL_TLS_KEY"))
+  // The Live API (WebSocket sessions).
+  .addOption(new Option("--live-max-sessions <n>", "Live API sessions open at once").argParser(positiveInt).default(256))
+  .addOption(new Option("--live-idle-timeout <seconds>", "a Live session with no input for this long is ended").argParser(nonNegativeNumber).default(600))
+  .addOption(new Option("--live-session-timeout <seconds>", "longest life of a Live session (goAway comes 10 s before)").argParser(nonNegativeNumber).default(3600))
+  .addOption(new Option("--live-max-frame <bytes>", "largest Live client message").argParser(positiveInt).default(4 * 1024 * 1024))
   .action(async (opts) => {
     const envKeys = (process.env.GENAI_LOCAL_API_KEY ?? "").split(",").filter(Boolean);
     const server = await startServer({
@@ -78,6 +86,13 @@ program
       cacheMaxTokens: opts.cacheMaxTokens,
       cacheDir: opts.cacheDir,
       files: { dataDir: opts.dataDir, maxTotalBytes: opts.filesMaxBytes, maxFileBytes: opts.fileMaxBytes, ttlMs: opts.filesTtl * 3600_000 },
+      tls: tlsFiles(opts.tlsCert, opts.tlsKey),
+      live: {
+        maxSessions: opts.liveMaxSessions,
+        idleTimeoutMs: opts.liveIdleTimeout * 1000,
+        maxSessionMs: opts.liveSessionTimeout * 1000,
+        maxFrameBytes: opts.liveMaxFrame,
+      },
     });
     process.stdout.write(`genai-local listening on ${server.url}\n`);
     let stopping = false;

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
+import type { TlsFiles } from "../http/connection-limits.js";
 import { isUpstreamSource, parseUpstreamSource } from "../engines/upstream/upstream-spec.js";
 import { DEFAULT_MODEL, ModelRegistry, parseAlias, parseModelSpec, type ModelSpec } from "../models/registry.js";
 
@@ -49,4 +51,11 @@ export function registryFrom(modelValues: string[] = [], aliasValues: string[] =
   const local = modelValues.map(parseModelSpec);
   const specs: ModelSpec[] = local.length || upstreams.length ? [...local, ...upstreams] : [{ ...DEFAULT_MODEL }];
   return new ModelRegistry(specs, new Map(aliasValues.map(parseAlias)));
+}
+
+/** `--tls-cert` and `--tls-key`, read at start-up: both or neither. */
+export function tlsFiles(certFile?: string, keyFile?: string): TlsFiles | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new InvalidArgumentError("--tls-cert and --tls-key go together: give both or neither.");
+  return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
 }

@@ -5,7 +5,8 @@ import { createEngine, type EngineSettings } from "../engines/create-engine.js";
 import { DEFAULT_PARALLEL } from "../engines/llama/llama-engine.js";
 import { createLogger } from "../http/logger.js";
 import { ServerMetrics } from "../http/metrics.js";
-import type { ConnectionLimits } from "../http/connection-limits.js";
+import type { ConnectionLimits, TlsFiles } from "../http/connection-limits.js";
+import type { LiveServerLimits } from "../live/routes.js";
 import { buildServer, DEFAULT_CHUNK_WINDOW_MS } from "../http/server.js";
 import { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
@@ -33,6 +34,10 @@ export interface ServeOptions extends EngineSettings {
   cacheDir?: string;
   /** Uploaded files (the Files API); see ServerOptions.files. */
   files?: { dataDir?: string; maxFileBytes?: number; maxTotalBytes?: number; ttlMs?: number };
+  /** Serve HTTPS and WSS with this certificate and key. */
+  tls?: TlsFiles;
+  /** Live API limits. */
+  live?: Partial<LiveServerLimits>;
 }
 
 export interface RunningServer {
@@ -89,6 +94,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     chunkWindowMs: options.chunkWindowMs,
     cacheMaxTokens: options.cacheMaxTokens,
     files: options.files,
+    tls: options.tls,
+    live: options.live,
+    drainTimeoutMs: options.drainTimeoutMs,
   });
   try {
     await app.listen({ host: options.host, port: options.port });
@@ -102,7 +110,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
     app,
-    url: `http://${host}:${port}`,
+    url: `${options.tls ? "https" : "http"}://${host}:${port}`,
     close: async () => {
       const closed = app.close();
       await streams.drain(options.drainTimeoutMs ?? 10_000);

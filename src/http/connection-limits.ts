@@ -1,4 +1,5 @@
 import http from "node:http";
+import https from "node:https";
 import type { Socket } from "node:net";
 import { errorBody, invalidArgument, type ApiError } from "./errors.js";
 
@@ -13,22 +14,26 @@ export interface ConnectionLimits {
 
 export const DEFAULT_LIMITS: ConnectionLimits = { maxBodyBytes: 20 * 1024 * 1024, maxHeaderBytes: 16 * 1024, requestTimeoutMs: 30_000 };
 
+/** PEM certificate (chain) and private key; with them the server speaks HTTPS (and WSS). */
+export interface TlsFiles {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
 /**
- * The HTTP server with limits a client cannot talk its way around: slow headers or bodies
+ * The HTTP server (HTTPS with `tls`) with limits a client cannot talk its way around: slow headers or bodies
  * (slowloris) time out before any route, so they never hold a stream slot.
  */
-export function createHttpServer(limits: ConnectionLimits) {
-  return (handler: http.RequestListener) =>
-    http.createServer(
-      {
-        maxHeaderSize: limits.maxHeaderBytes,
-        requestTimeout: limits.requestTimeoutMs,
-        headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
-        connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs / 2),
-        keepAliveTimeout: 5000,
-      },
-      handler,
-    );
+export function createHttpServer(limits: ConnectionLimits, tls?: TlsFiles) {
+  const options: http.ServerOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: Math.min(limits.requestTimeoutMs, 60_000),
+    connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs / 2),
+    keepAliveTimeout: 5000,
+  };
+  return (handler: http.RequestListener): http.Server =>
+    tls ? (https.createServer({ ...options, cert: tls.cert, key: tls.key }, handler) as unknown as http.Server) : http.createServer(options, handler);
 }
 
 function clientErrorFor(error: Error & { code?: string }, limits: ConnectionLimits): { status: number; apiError: ApiError } {

@@ -32,19 +32,35 @@ export async function serveGeneration<T>(
   const { request, reply, engine, metrics, streams, startedAt, chunkWindowMs } = context;
   const lifecycle = new RequestLifecycle(request, reply, streams);
   try {
-    const generateRequest = buildRequest(lifecycle.signal);
-    checkOutputLimit(generateRequest, engine.info);
-    const localTools = generateRequest.tools && !engine.info.nativeTools ? generateRequest.tools : undefined;
-    const format = engine.info.toolCallFormat;
-    const engineRequest = localTools ? withToolPrompt(generateRequest, format) : generateRequest;
-    const candidates = candidateRequests(engineRequest).map((one) => {
-      const events = meteredEvents(engine.generate(one), metrics, engine.info.id, startedAt);
-      return coalesceText(localTools ? extractCalls(events, localTools, engineRequest.malformedCallsEnd, format) : events, chunkWindowMs);
-    });
+    const candidates = generationStreams({ engine, metrics, startedAt, chunkWindowMs }, buildRequest(lifecycle.signal));
     return await respond(candidates, lifecycle);
   } finally {
     lifecycle.finish();
   }
+}
+
+export interface GenerationStreamsContext {
+  engine: Engine;
+  metrics: ServerMetrics;
+  startedAt: number;
+  chunkWindowMs: number;
+}
+
+/**
+ * The engine's events for each candidate of a request, as every surface streams them: output
+ * limit checked, function calling done here for engines without their own, metered, text
+ * coalesced. Used by serveGeneration (HTTP) and by the Live API's sessions (WebSocket).
+ */
+export function generationStreams(context: GenerationStreamsContext, generateRequest: GenerateRequest): AsyncIterable<GenerationEvent>[] {
+  const { engine, metrics, startedAt, chunkWindowMs } = context;
+  checkOutputLimit(generateRequest, engine.info);
+  const localTools = generateRequest.tools && !engine.info.nativeTools ? generateRequest.tools : undefined;
+  const format = engine.info.toolCallFormat;
+  const engineRequest = localTools ? withToolPrompt(generateRequest, format) : generateRequest;
+  return candidateRequests(engineRequest).map((one) => {
+    const events = meteredEvents(engine.generate(one), metrics, engine.info.id, startedAt);
+    return coalesceText(localTools ? extractCalls(events, localTools, engineRequest.malformedCallsEnd, format) : events, chunkWindowMs);
+  });
 }
 
 /** One request per candidate; with a seed, candidate i samples with seed + i so that they differ. */

@@ -18,6 +18,10 @@ export class ServerMetrics {
   readonly timeToFirstToken: LatencyHistogram<"model">;
   readonly interTokenLatency: LatencyHistogram<"model">;
   readonly runnerRestarts: Counter<"model">;
+  /** The Live API (WebSocket sessions). */
+  readonly liveSessions: Gauge;
+  readonly liveSessionsTotal: Counter;
+  readonly liveTurns: Counter;
 
   constructor(models: ModelRegistry) {
     const registers = [this.registry];
@@ -39,6 +43,9 @@ export class ServerMetrics {
       this.registry,
     );
     this.runnerRestarts = new Counter({ name: "genai_local_runner_restarts_total", help: "Model runner processes restarted after a crash", labelNames: ["model"], registers });
+    this.liveSessions = new Gauge({ name: "genai_local_live_sessions", help: "Live API sessions open now", registers });
+    this.liveSessionsTotal = new Counter({ name: "genai_local_live_sessions_total", help: "Live API sessions opened", registers });
+    this.liveTurns = new Counter({ name: "genai_local_live_turns_total", help: "Replies generated in Live API sessions", registers });
     new Gauge({
       name: "genai_local_active_streams",
       help: "Generations currently running",

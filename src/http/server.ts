@@ -7,10 +7,12 @@ import type { CachedPrefix } from "../gemini/cached-contents-translate.js";
 import { ContentCache, DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
 import { openAiRoutes } from "../openai/routes.js";
 import { playgroundPlugin } from "../web/playground-plugin.js";
+import { DEFAULT_LIVE_SERVER_LIMITS, liveRoutes, type LiveServerLimits } from "../live/routes.js";
+import { DEFAULT_LIVE_LIMITS } from "../live/session.js";
 import type { ModelRegistry } from "../models/registry.js";
 import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "./auth.js";
-import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits } from "./connection-limits.js";
+import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits, type TlsFiles } from "./connection-limits.js";
 import { errorBody, invalidArgument, notFound } from "./errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import { errorHandler } from "./error-handler.js";
@@ -36,6 +38,12 @@ export interface ServerOptions {
   cacheMaxTokens?: number;
   /** Uploaded files (the Files API): where, how large each and all together, how long they live. */
   files?: { dataDir?: string; maxFileBytes?: number; maxTotalBytes?: number; ttlMs?: number };
+  /** Live API (WebSocket) limits. */
+  live?: Partial<LiveServerLimits>;
+  /** The goAway notice a shutting-down server gives Live sessions (its drain timeout). */
+  drainTimeoutMs?: number;
+  /** A certificate and key: HTTPS and WSS on the same port instead of HTTP and WS. */
+  tls?: TlsFiles;
 }
 
 /** Every REST route is served under each API version the SDKs call. */
@@ -49,7 +57,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: limits.maxBodyBytes,
-    serverFactory: createHttpServer(limits),
+    serverFactory: createHttpServer(limits, options.tls),
     // Errors Fastify meets before routing (a malformed URL such as /models/%zz), in Google's shape.
     frameworkErrors: (error, _request, reply) => {
       const apiError = invalidArgument(`Invalid request URL: ${error.message}`);
@@ -132,6 +140,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register(filesRoutes, { prefix, store: files, keys });
     await app.register(uploadRoutes, { prefix: `/upload${prefix}`, store: files, keys });
   }
+  await app.register(liveRoutes, {
+    models: options.models,
+    keys,
+    metrics,
+    streams,
+    chunkWindowMs,
+    limits: { ...DEFAULT_LIVE_LIMITS, ...DEFAULT_LIVE_SERVER_LIMITS, ...options.live },
+    drainNoticeMs: options.drainTimeoutMs ?? 10_000,
+  });
   app.get("/metrics", async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();

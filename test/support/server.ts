@@ -25,6 +25,8 @@ export interface TestServerOptions {
   cacheDir?: string;
   /** Uploaded files; by default a data directory of the test's own (made only if a test uploads). */
   files?: { dataDir?: string; maxFileBytes?: number; maxTotalBytes?: number; ttlMs?: number };
+  live?: Partial<import("../../src/live/routes.js").LiveServerLimits>;
+  tls?: import("../../src/http/connection-limits.js").TlsFiles;
 }
 
 /** The tiny story model most tests run on: fast, no chat template. */
@@ -52,6 +54,8 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     cacheMaxTokens: options.cacheMaxTokens,
     cacheDir: options.cacheDir,
     files: { dataDir: path.join(os.tmpdir(), `genai-local-test-data-${process.pid}-${randomUUID()}`), ...options.files },
+    live: options.live,
+    tls: options.tls,
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }

@@ -39,7 +39,7 @@ COMMA_MODEL = "comma"
 DIGIT_MODEL = "digit"
 READY_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 20  # the server's default drain timeout is 10 s
-LISTENING = re.compile(r"listening on (http://\S+)")
+LISTENING = re.compile(r"listening on (https?://\S+)")
 
 # Every request the suite makes gives up after this long instead of hanging the run.
 REQUEST_TIMEOUT_MS = 60_000
