@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runToEnd, spawnServer } from "../support/process.js";
 
 const SEPARATOR = "_".repeat(80);
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runToEnd(process.execPath, ["dist/cli/main.js", ...args], { env });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runToEnd(process.execPath, ["dist/cli/main.js", ...args], { env, timeoutMs: 140_000 });
 
 describe("genai-local stream", () => {
   it("replays the quickstart in-process, offline, from the shared models dir", async () => {
@@ -15,7 +15,7 @@ describe("genai-local stream", () => {
     expect(separators).toBeGreaterThanOrEqual(2);
     expect(run.lines.at(-1)?.text).toBe(SEPARATOR);
     expect(run.lines.filter((l) => l.text !== SEPARATOR).map((l) => l.text).join("").length).toBeGreaterThan(50);
-  });
+  }, 150_000);
 
   it("names the models dir and the file to put there when the model is missing offline", async () => {
     const empty = await mkdtemp(path.join(os.tmpdir(), "genai-local-empty-"));
@@ -23,7 +23,7 @@ describe("genai-local stream", () => {
       const run = await cli(["stream", "hi"], { GENAI_LOCAL_MODELS_DIR: empty, GENAI_LOCAL_OFFLINE: "1" });
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(empty);
-      expect(run.stderr).toContain("stories260K.gguf");
+      expect(run.stderr).toContain("SmolLM2-135M-Instruct.Q4_1.gguf");
       expect(run.stderr).not.toMatch(/^\s+at /m); // no stack trace
     } finally {
       await rm(empty, { recursive: true, force: true });
@@ -56,7 +56,8 @@ describe("genai-local serve", () => {
   it("lists models and their files", async () => {
     const run = await cli(["models"]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain("stories-260k (default)");
+    expect(run.stdout).toContain("smollm2-135m-instruct (default)");
+    expect(run.stdout).toContain("SmolLM2-135M-Instruct.Q4_1.gguf");
     expect(run.stdout).toContain("stories260K.gguf");
   });
 });

@@ -117,6 +117,9 @@ async function* tokensYieldingToTrims<T>(evaluation: AsyncGenerator<T, void, voi
   }
 }
 
+const DEFAULT_REPEAT_PENALTY = 1.1;
+const REPEAT_WINDOW = 64;
+
 function evaluateOptions(sampling: SamplingOptions, generated: Token[], grammar?: LlamaGrammarEvaluationState): SequenceEvaluateOptions {
   const options: SequenceEvaluateOptions = {
     temperature: sampling.temperature ?? 1,
@@ -130,13 +133,14 @@ function evaluateOptions(sampling: SamplingOptions, generated: Token[], grammar?
     // and the loop could not tell a finished turn from the output limit.
     yieldEogToken: true,
   };
-  if (sampling.presencePenalty || sampling.frequencyPenalty) {
-    options.repeatPenalty = {
-      punishTokens: () => generated,
-      penalty: 1,
-      presencePenalty: sampling.presencePenalty ?? 0,
-      frequencyPenalty: sampling.frequencyPenalty ?? 0,
-    };
-  }
+  // Ollama's default (1.1 over the last 64 tokens) unless the request sets its own penalties:
+  // without it small models fall into loops and never end their turn.
+  const own = Boolean(sampling.presencePenalty || sampling.frequencyPenalty);
+  options.repeatPenalty = {
+    punishTokens: () => generated.slice(-REPEAT_WINDOW),
+    penalty: own ? 1 : DEFAULT_REPEAT_PENALTY,
+    presencePenalty: sampling.presencePenalty ?? 0,
+    frequencyPenalty: sampling.frequencyPenalty ?? 0,
+  };
   return options;
 }
