@@ -1,17 +1,17 @@
 import os from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
-import { createEngine, type EngineSettings } from "../engines/create-engine.js";
+import { createEngine, type EngineSettings } from "./create-engine.js";
 import { DEFAULT_PARALLEL } from "../engines/llama/llama-engine.js";
 import { createLogger } from "../http/logger.js";
-import { ServerMetrics } from "../http/metrics.js";
+import { ServerMetrics } from "../serving/metrics.js";
 import type { ConnectionLimits, TlsFiles } from "../http/connection-limits.js";
 import type { LiveServerLimits } from "../live/routes.js";
 import { buildServer, DEFAULT_CHUNK_WINDOW_MS } from "../http/server.js";
 import { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { AdmittedEngine } from "../serving/admission.js";
-import { newStateDir, removeOrphanedStateDirs, removeStateDir } from "../serving/state-dirs.js";
+import { newStateDir, removeOrphanedStateDirs, removeStateDir } from "../engines/llama/state-dirs.js";
 import { isUpstreamSource } from "../engines/upstream/upstream-spec.js";
 
 export interface ServeOptions extends EngineSettings {

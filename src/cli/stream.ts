@@ -1,4 +1,4 @@
-import { createEngine, type EngineSettings } from "../engines/create-engine.js";
+import { createEngine, type EngineSettings } from "./create-engine.js";
 import { newResponseId, toResponseChunks } from "../gemini/response-stream.js";
 import { toGenerateRequest } from "../gemini/translate.js";
 import { DEFAULT_CHUNK_WINDOW_MS } from "../http/server.js";

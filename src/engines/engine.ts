@@ -36,7 +36,19 @@ export interface PromptInput {
   functions?: FunctionDeclaration[];
 }
 
-import type { JsonSchema, OutputConstraint } from "../serving/output-constraint.js";
+/**
+ * What generated text must look like, as plain data the engine turns into a grammar:
+ * any JSON value, JSON matching a schema, or exactly one of a list of strings.
+ */
+export type OutputConstraint =
+  | { kind: "json" }
+  /** One call of one of these functions in the engine's own ToolCallFormat (mode ANY on a tool-trained model). */
+  | { kind: "function-call"; functions: FunctionDeclaration[] }
+  | { kind: "json-schema"; schema: JsonSchema }
+  | { kind: "enum"; values: string[] };
+
+export type JsonSchema = { [key: string]: unknown };
+
 
 export interface SamplingOptions {
   temperature?: number;

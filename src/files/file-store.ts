@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { randomId } from "../serving/random-id.js";
+import { randomId } from "../base/random-id.js";
 
 /**
  * Uploaded files on disk: `<dataDir>/files/<id>.bin` holds the bytes, `<id>.json` what the File

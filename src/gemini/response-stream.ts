@@ -1,7 +1,7 @@
 import type { GenerationEvent, TokenUsage } from "../engines/engine.js";
 import { collectCandidates, joinLogprobs, totalUsage } from "../serving/candidates.js";
 import { interleave } from "../serving/interleave.js";
-import { randomId } from "../serving/random-id.js";
+import { randomId } from "../base/random-id.js";
 import type { GenerateContentResponse } from "./protocol.js";
 import { toCandidate, toCandidatesResponse, toUsageMetadata, turnSignature, type CandidatePiece, type ResponseIdentity } from "./translate.js";
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Engine } from "../engines/engine.js";
 import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
 import { invalidArgument, notFound } from "../http/errors.js";
-import type { ServerMetrics } from "../http/metrics.js";
+import type { ServerMetrics } from "../serving/metrics.js";
 import { serveGeneration } from "../http/generation.js";
 import { streamReply } from "../http/stream-reply.js";
 import type { StreamTracker } from "../http/stream-tracker.js";

@@ -1,52 +1,23 @@
 /**
  * The one place that makes error bodies. Every failure the server reports, on either wire
- * surface, is an ApiError rendered here in Google's shape {"error": {code, message, status}}.
+ * surface, is an ApiError (base/api-error.ts) rendered here in Google's shape
+ * {"error": {code, message, status}} or OpenAI's.
  */
-export type GoogleStatus =
-  | "INVALID_ARGUMENT"
-  | "PERMISSION_DENIED"
-  | "UNAUTHENTICATED"
-  | "NOT_FOUND"
-  | "RESOURCE_EXHAUSTED"
-  | "INTERNAL"
-  | "UNAVAILABLE"
-  | "DEADLINE_EXCEEDED"
-  | "FAILED_PRECONDITION"
-  | "ALREADY_EXISTS";
+import { EngineError, RequestRejectedError } from "../engines/engine.js";
+import { ApiError, INTERNAL_MESSAGE, invalidArgument, OPENAI_INTERNAL_MESSAGE, type ErrorDetail, type GoogleStatus } from "../base/api-error.js";
 
-const HTTP_CODE: Record<GoogleStatus, number> = {
-  INVALID_ARGUMENT: 400,
-  FAILED_PRECONDITION: 400,
-  UNAUTHENTICATED: 401,
-  PERMISSION_DENIED: 403,
-  NOT_FOUND: 404,
-  RESOURCE_EXHAUSTED: 429,
-  INTERNAL: 500,
-  UNAVAILABLE: 503,
-  DEADLINE_EXCEEDED: 504,
-  ALREADY_EXISTS: 409,
-};
-
-export interface ErrorDetail {
-  "@type": string;
-  [key: string]: unknown;
-}
-
-export class ApiError extends Error {
-  readonly code: number;
-
-  constructor(
-    readonly status: GoogleStatus,
-    message: string,
-    readonly details?: ErrorDetail[],
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-    this.name = "ApiError";
-    this.code = HTTP_CODE[status];
-  }
-}
-
+export {
+  ApiError,
+  INTERNAL_MESSAGE,
+  OPENAI_INTERNAL_MESSAGE,
+  invalidArgument,
+  notFound,
+  permissionDenied,
+  unauthenticated,
+  unavailable,
+  type ErrorDetail,
+  type GoogleStatus,
+} from "../base/api-error.js";
 export interface GoogleErrorBody {
   error: { code: number; message: string; status: GoogleStatus; details?: ErrorDetail[] };
 }
@@ -70,27 +41,12 @@ const OPENAI_TYPE: Partial<Record<GoogleStatus, string>> = {
   DEADLINE_EXCEEDED: "timeout_error",
 };
 
-/**
- * What a client is told of a fault that is not its own and that no code here described for it:
- * never the exception's text (that goes to the log, with its stack and the request id).
- */
-export const INTERNAL_MESSAGE = "An internal error has occurred.";
-/** The same, in the words OpenAI's API uses. */
-export const OPENAI_INTERNAL_MESSAGE = "The server had an error while processing your request.";
-
 /** The same error in OpenAI's shape, for the OpenAI-compatible surface. */
 export function openAiErrorBody(error: ApiError): OpenAiErrorBody {
   const code = error.status === "UNAUTHENTICATED" ? "invalid_api_key" : error.status === "NOT_FOUND" ? "model_not_found" : error.status.toLowerCase();
   const message = error.status === "INTERNAL" && error.message === INTERNAL_MESSAGE ? OPENAI_INTERNAL_MESSAGE : error.message;
   return { error: { message, type: OPENAI_TYPE[error.status] ?? "invalid_request_error", param: null, code } };
 }
-
-export const invalidArgument = (message: string, details?: ErrorDetail[]): ApiError =>
-  new ApiError("INVALID_ARGUMENT", message, details);
-export const notFound = (message: string): ApiError => new ApiError("NOT_FOUND", message);
-export const permissionDenied = (message: string): ApiError => new ApiError("PERMISSION_DENIED", message);
-export const unauthenticated = (message: string): ApiError => new ApiError("UNAUTHENTICATED", message);
-export const unavailable = (message: string): ApiError => new ApiError("UNAVAILABLE", message);
 
 /**
  * Maps whatever was thrown to the ApiError to report. Only messages written for the client pass:
@@ -101,8 +57,8 @@ export const unavailable = (message: string): ApiError => new ApiError("UNAVAILA
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof Error) {
-    if (error.name === "RequestRejectedError") return invalidArgument(error.message);
-    if (error.name === "EngineError") return new ApiError("INTERNAL", error.message);
+    if (error instanceof RequestRejectedError) return invalidArgument(error.message);
+    if (error instanceof EngineError) return new ApiError("INTERNAL", error.message);
     const fastifyError = error as Error & { code?: string; statusCode?: number };
     if (fastifyError.code?.startsWith("FST_ERR_CTP_")) {
       if (fastifyError.code === "FST_ERR_CTP_BODY_TOO_LARGE") {

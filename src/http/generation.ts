@@ -4,7 +4,7 @@ import { invalidArgument } from "./errors.js";
 import { coalesceText } from "../serving/coalesce-text.js";
 import { extractCalls, withToolPrompt } from "../serving/tool-calls.js";
 import { meteredEvents } from "../serving/metered-events.js";
-import type { ServerMetrics } from "./metrics.js";
+import type { ServerMetrics } from "../serving/metrics.js";
 import { RequestLifecycle } from "./request-lifecycle.js";
 import type { StreamTracker } from "./stream-tracker.js";
 

@@ -14,7 +14,7 @@ import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "./auth.js";
 import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits, type TlsFiles } from "./connection-limits.js";
 import { errorBody, invalidArgument, notFound } from "./errors.js";
-import type { ServerMetrics } from "./metrics.js";
+import type { ServerMetrics } from "../serving/metrics.js";
 import { errorHandler } from "./error-handler.js";
 import { parseJsonText } from "./json-depth.js";
 import type { StreamTracker } from "./stream-tracker.js";

@@ -1,5 +1,5 @@
 import type { Content } from "../gemini/protocol.js";
-import { randomId } from "../serving/random-id.js";
+import { randomId } from "../base/random-id.js";
 
 /** What a resumed session takes over: the conversation so far. */
 export interface ResumableState {

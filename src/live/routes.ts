@@ -4,7 +4,7 @@ import type { WebSocket } from "ws";
 import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
 import { ApiError, errorBody, invalidArgument, permissionDenied } from "../http/errors.js";
 import { generationStreams } from "../http/generation.js";
-import type { ServerMetrics } from "../http/metrics.js";
+import type { ServerMetrics } from "../serving/metrics.js";
 import type { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { liveTransport, parseFrame } from "./framer.js";

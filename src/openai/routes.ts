@@ -4,14 +4,14 @@ import { checkBearerKey, type ApiKeys } from "../http/auth.js";
 import { errorHandler } from "../http/error-handler.js";
 import { ApiError, invalidArgument, openAiErrorBody } from "../http/errors.js";
 import { serveGeneration } from "../http/generation.js";
-import type { ServerMetrics } from "../http/metrics.js";
+import type { ServerMetrics } from "../serving/metrics.js";
 import { streamReply } from "../http/stream-reply.js";
 import type { StreamTracker } from "../http/stream-tracker.js";
 import { parseBody } from "../http/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { collectCandidates, totalUsage } from "../serving/candidates.js";
 import { fitDimensions } from "../serving/embedding-vectors.js";
-import { randomId } from "../serving/random-id.js";
+import { randomId } from "../base/random-id.js";
 import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from "./protocol.js";
 import {
   chatToGenerateRequest,

@@ -1,5 +1,5 @@
 import type { Embeddings, Engine, GenerateRequest, GenerationEvent, PrefixCache, PromptInput } from "../engines/engine.js";
-import { ApiError } from "../http/errors.js";
+import { ApiError } from "../base/api-error.js";
 
 export interface AdmissionLimits {
   /** Streams generated at once (the engine's sequences). */

@@ -1,5 +1,5 @@
-import { randomId } from "./random-id.js";
-import { ApiError, invalidArgument, unavailable } from "../http/errors.js";
+import { randomId } from "../base/random-id.js";
+import { ApiError, invalidArgument, unavailable } from "../base/api-error.js";
 
 /** Google's default when a create names neither `ttl` nor `expireTime`. */
 export const DEFAULT_TTL_MS = 3_600_000;

@@ -1,4 +1,4 @@
-import { invalidArgument } from "../http/errors.js";
+import { invalidArgument } from "../base/api-error.js";
 
 /**
  * A model's raw embedding → what both surfaces return: truncated to the requested number of

@@ -1,5 +1,5 @@
 import type { GenerationEvent } from "../engines/engine.js";
-import type { ServerMetrics } from "../http/metrics.js";
+import type { ServerMetrics } from "./metrics.js";
 
 /** Generated tokens reach the counter at most this often per stream (and at its end), not per event. */
 const COUNT_EVERY_MS = 100;

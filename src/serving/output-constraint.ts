@@ -1,18 +1,7 @@
-import type { FunctionDeclaration } from "../engines/engine.js";
-import { invalidArgument } from "../http/errors.js";
+import { invalidArgument } from "../base/api-error.js";
 
-/**
- * What generated text must look like, as plain data the engine turns into a grammar:
- * any JSON value, JSON matching a schema, or exactly one of a list of strings.
- */
-export type OutputConstraint =
-  | { kind: "json" }
-  /** One call of one of these functions in the engine's own ToolCallFormat (mode ANY on a tool-trained model). */
-  | { kind: "function-call"; functions: FunctionDeclaration[] }
-  | { kind: "json-schema"; schema: JsonSchema }
-  | { kind: "enum"; values: string[] };
-
-export type JsonSchema = { [key: string]: unknown };
+import type { JsonSchema } from "../engines/engine.js";
+export type { JsonSchema, OutputConstraint } from "../engines/engine.js";
 
 const TYPES = new Set(["string", "number", "integer", "boolean", "null", "object", "array"]);
 /** Keywords that only describe; they do not change what is valid. */

@@ -1,7 +1,8 @@
-import { randomId } from "./random-id.js";
+import { callableFunctions, newCallId } from "../engines/tool-use.js";
 import type { FunctionCall, GenerateRequest, GenerationEvent, ToolCallFormat, ToolUse } from "../engines/engine.js";
-import { invalidArgument } from "../http/errors.js";
-import type { JsonSchema } from "./output-constraint.js";
+import { invalidArgument } from "../base/api-error.js";
+import type { JsonSchema } from "../engines/engine.js";
+
 
 /**
  * Function calling for engines without their own tool support (local GGUF models): the
@@ -14,15 +15,7 @@ import type { JsonSchema } from "./output-constraint.js";
 /** The arguments schema of a function declared without parameters: it takes none. */
 export const NO_PARAMETERS: JsonSchema = { type: "object", properties: {}, additionalProperties: false };
 
-/** An id for a function call that came without one. */
-export const newCallId = (): string => `call_${randomId(9)}`;
 
-/** The functions the model may call now. */
-export function callableFunctions(tools: ToolUse) {
-  if (tools.mode === "NONE") return [];
-  const allowed = tools.allowed;
-  return allowed?.length ? tools.functions.filter((f) => allowed.includes(f.name)) : tools.functions;
-}
 
 /** Checks a tool set once, at the edge: unique names, allowed names that exist. */
 export function checkToolUse(tools: ToolUse, where: string): ToolUse {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineError, RequestRejectedError, type Engine, type GenerateRequest, type GenerationEvent, type ModelInfo } from "../../src/engines/engine.js";
 import { ApiError, INTERNAL_MESSAGE, OPENAI_INTERNAL_MESSAGE, openAiErrorBody, toApiError } from "../../src/http/errors.js";
 import { MAX_JSON_DEPTH } from "../../src/http/json-depth.js";
-import { ServerMetrics } from "../../src/http/metrics.js";
+import { ServerMetrics } from "../../src/serving/metrics.js";
 import { buildServer } from "../../src/http/server.js";
 import { StreamTracker } from "../../src/http/stream-tracker.js";
 import { ModelRegistry } from "../../src/models/registry.js";

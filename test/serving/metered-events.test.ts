@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GenerationEvent } from "../../src/engines/engine.js";
-import { ServerMetrics } from "../../src/http/metrics.js";
+import { ServerMetrics } from "../../src/serving/metrics.js";
 import type { ModelRegistry } from "../../src/models/registry.js";
 import { meteredEvents } from "../../src/serving/metered-events.js";
 

@@ -1,5 +1,5 @@
 import { LlamaGrammarEvaluationState, type Llama, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
-import type { JsonSchema, OutputConstraint } from "../../serving/output-constraint.js";
+import type { JsonSchema, OutputConstraint } from "../engine.js";
 import { RequestRejectedError, type ToolCallFormat } from "../engine.js";
 import { callGrammar, gbnfLiteral } from "./native-tools.js";
 

@@ -1,5 +1,5 @@
 import type { LlamaContextSequence, LlamaGrammarEvaluationState, LlamaModel, SequenceEvaluateOptions, Token } from "node-llama-cpp";
-import { StopSequenceFilter } from "../../serving/stop-sequences.js";
+import { StopSequenceFilter } from "./stop-sequences.js";
 import type { FinishReason, GenerationEvent, SamplingOptions, TokenLogprob, TokenUsage } from "../engine.js";
 import { IncrementalDetokenizer } from "./incremental-detokenizer.js";
 import type { FormattedPrompt } from "./prompt-format.js";

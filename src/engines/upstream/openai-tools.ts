@@ -1,6 +1,6 @@
-import { ApiError } from "../../http/errors.js";
+import { ApiError } from "../../base/api-error.js";
 import type { FunctionCall, TokenLogprob, ToolUse } from "../engine.js";
-import { callableFunctions, newCallId } from "../../serving/tool-calls.js";
+import { callableFunctions, newCallId } from "../tool-use.js";
 
 /**
  * Function calling and logprobs as OpenAI-compatible engines (vLLM, SGLang, llama-server)

@@ -1,7 +1,7 @@
 import { Agent, errors as undiciErrors, request as undiciRequest } from "undici";
-import { ApiError } from "../../http/errors.js";
+import { ApiError } from "../../base/api-error.js";
 import type { Embeddings, Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage, TurnPart } from "../engine.js";
-import type { OutputConstraint } from "../../serving/output-constraint.js";
+import type { OutputConstraint } from "../engine.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
 import { fromOpenAiLogprobs, toolFields, ToolCallAssembler } from "./openai-tools.js";
 import { deltaReasoning, reasoningFields } from "./reasoning-fields.js";

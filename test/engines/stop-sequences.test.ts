@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { StopSequenceFilter } from "../../src/serving/stop-sequences.js";
+import { StopSequenceFilter } from "../../src/engines/llama/stop-sequences.js";
 
 function run(stops: string[], pieces: string[]): { text: string; stopped: boolean } {
   const filter = new StopSequenceFilter(stops);

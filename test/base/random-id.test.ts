@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { randomId } from "../../src/serving/random-id.js";
+import { randomId } from "../../src/base/random-id.js";
 
 describe("randomId", () => {
   it("gives distinct ids of the asked length, across refills of its pool", () => {

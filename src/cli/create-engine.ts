@@ -1,13 +1,13 @@
 import { statSync } from "node:fs";
 import { ensureModelFile } from "../models/model-cache.js";
 import type { ModelSpec } from "../models/registry.js";
-import type { Engine } from "./engine.js";
-import { cpuForRunner, type PinMode } from "./llama/cpu-affinity.js";
-import { LlamaEngine, type LlamaEngineOptions } from "./llama/llama-engine.js";
-import { defaultThreads, type FlashAttentionMode } from "./llama/llama-runtime.js";
-import { RunnerEngine } from "./llama/runner-engine.js";
-import { OpenAiUpstreamEngine } from "./upstream/openai-upstream.js";
-import { isUpstreamSource, parseUpstreamSource } from "./upstream/upstream-spec.js";
+import type { Engine } from "../engines/engine.js";
+import { cpuForRunner, type PinMode } from "../engines/llama/cpu-affinity.js";
+import { LlamaEngine, type LlamaEngineOptions } from "../engines/llama/llama-engine.js";
+import { defaultThreads, type FlashAttentionMode } from "../engines/llama/llama-runtime.js";
+import { RunnerEngine } from "../engines/llama/runner-engine.js";
+import { OpenAiUpstreamEngine } from "../engines/upstream/openai-upstream.js";
+import { isUpstreamSource, parseUpstreamSource } from "../engines/upstream/upstream-spec.js";
 
 export interface EngineSettings {
   modelsDir: string;
