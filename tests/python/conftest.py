@@ -7,6 +7,7 @@ beside the repository). It listens on a random port; the URL is parsed from its 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -224,15 +225,41 @@ def stop_genai_local(srv: Server) -> None:
         pytest.fail("stopping genai-local: " + "; ".join(problems) + f"\nstderr tail:\n{tail}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def server():
+@contextlib.contextmanager
+def serving(*args: str):
+    """genai-local on the shared models (one thread) with these extra arguments, stopped afterwards."""
     if not models_dir().is_dir():
         pytest.fail(f"models dir {models_dir()} does not exist (set GENAI_LOCAL_MODELS_DIR)")
-    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", "--model", STORIES_MODEL_SPEC])
+    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", *args])
     try:
         yield srv
     finally:
         stop_genai_local(srv)
+
+
+@contextlib.contextmanager
+def fake_engine(script: Path, *args: str):
+    """A test engine (a tsx script that prints its base URL and stops when its stdin closes)."""
+    proc = subprocess.Popen([str(TSX), str(script), *args], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://"), f"{script.name} printed {url!r}"
+        yield url
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server():
+    with serving("--model", STORIES_MODEL_SPEC) as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -249,43 +276,23 @@ def client(server):
 def paced_upstream():
     """The paced OpenAI-compatible engine's base URL (one piece every 15 ms); it stops when its
     stdin closes."""
-    proc = subprocess.Popen(
-        [str(TSX), str(PACED_UPSTREAM), "15"], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://"), f"paced upstream printed {url!r}"
+    with fake_engine(PACED_UPSTREAM, "15") as url:
         yield url
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")
 def paced_server(paced_upstream):
     """The chat model (the default, so every gemini-* id) and the paced engine's models behind one genai-local."""
     upstreams = [arg for model in (STORY_MODEL, COMMA_MODEL, DIGIT_MODEL) for arg in ("--upstream", f"{model}=openai:{paced_upstream},model={model}")]
-    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", "--model", CHAT_MODEL_SPEC, *upstreams])
-    try:
+    with serving("--model", CHAT_MODEL_SPEC, *upstreams) as srv:
         yield srv
-    finally:
-        stop_genai_local(srv)
 
 
 @pytest.fixture(scope="session")
 def chat_server():
     """genai-local serving the real chat model (SmolLM2-135M-Instruct, ChatML) as its default model."""
-    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", "--model", CHAT_MODEL_SPEC])
-    try:
+    with serving("--model", CHAT_MODEL_SPEC) as srv:
         yield srv
-    finally:
-        stop_genai_local(srv)
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ Google counts them, and signatures that survive an SDK chat with function callin
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.request
 
 import pytest
 from google.genai import types
 
-from conftest import REPO_ROOT, TSX, models_dir, start_genai_local, stop_genai_local
+from conftest import REPO_ROOT, fake_engine, serving
 
 REASONING_UPSTREAM = REPO_ROOT / "test" / "support" / "reasoning-upstream.ts"
 DIALECTS = {"think-vllm": "vllm", "think-llama": "llama-server", "think-reasoning": "openrouter"}
@@ -24,30 +23,15 @@ PACE_MS = 60
 
 @pytest.fixture(scope="module")
 def reasoning_upstream():
-    proc = subprocess.Popen([str(TSX), str(REASONING_UPSTREAM), str(PACE_MS)], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://"), f"reasoning upstream printed {url!r}"
+    with fake_engine(REASONING_UPSTREAM, str(PACE_MS)) as url:
         yield url
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
 def thinking_server(reasoning_upstream):
     upstreams = [arg for model, dialect in DIALECTS.items() for arg in ("--upstream", f"{model}=openai:{reasoning_upstream},model={model},reasoning={dialect}")]
-    srv = start_genai_local(["--models-dir", str(models_dir()), "--threads", "1", *upstreams])
-    try:
+    with serving(*upstreams) as srv:
         yield srv
-    finally:
-        stop_genai_local(srv)
 
 
 def upstream_requests(url: str) -> list[dict]:
