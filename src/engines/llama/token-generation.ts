@@ -137,7 +137,8 @@ function evaluateOptions(sampling: SamplingOptions, generated: Token[], grammar?
   // without it small models fall into loops and never end their turn.
   const own = Boolean(sampling.presencePenalty || sampling.frequencyPenalty);
   options.repeatPenalty = {
-    punishTokens: () => generated.slice(-REPEAT_WINDOW),
+    // A request's own penalties count every generated token (OpenAI's and Gemini's meaning).
+    punishTokens: own ? () => generated : () => generated.slice(-REPEAT_WINDOW),
     penalty: own ? 1 : DEFAULT_REPEAT_PENALTY,
     presencePenalty: sampling.presencePenalty ?? 0,
     frequencyPenalty: sampling.frequencyPenalty ?? 0,
