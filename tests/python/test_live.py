@@ -19,11 +19,14 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
-from conftest import REQUEST_TIMEOUT_MS, models_dir, start_genai_local, stop_genai_local
+from conftest import REPO_ROOT, REQUEST_TIMEOUT_MS, fake_engine, models_dir, start_genai_local, stop_genai_local
 
 MODEL = "smol"
 MODEL_SPEC = f"{MODEL}=SmolLM2-135M-Instruct.Q4_1.gguf"
 TEXT = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT], temperature=0)
+# An engine that calls the first tool it is given, then answers quoting the result (test/support/tool-upstream.ts).
+TOOL_UPSTREAM = REPO_ROOT / "test" / "support" / "tool-upstream.ts"
+CALLER = "caller"
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
@@ -41,12 +44,22 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def tls_server(tmp_path_factory):
+def tool_upstream():
+    with fake_engine(TOOL_UPSTREAM) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory, tool_upstream):
     cert, key = make_certificate(tmp_path_factory.mktemp("tls"))
     before = os.environ.get("SSL_CERT_FILE")
     os.environ["SSL_CERT_FILE"] = str(cert)  # read by google-genai when a Client is made
     srv = start_genai_local(
-        ["--models-dir", str(models_dir()), "--threads", "1", "--model", MODEL_SPEC, "--tls-cert", str(cert), "--tls-key", str(key)]
+        [
+            "--models-dir", str(models_dir()), "--threads", "1", "--model", MODEL_SPEC,
+            "--upstream", f"{CALLER}=openai:{tool_upstream},model={CALLER}",
+            "--tls-cert", str(cert), "--tls-key", str(key),
+        ]
     )
     srv.ssl_context = ssl.create_default_context(cafile=str(cert))
     try:
@@ -102,6 +115,27 @@ async def test_two_turns_stream_and_the_second_sees_the_first(tls_server):
     u1, u2 = first[-1].usage_metadata, second[-1].usage_metadata
     assert u2.prompt_token_count >= u1.prompt_token_count + u1.response_token_count
     assert (u2.cached_content_token_count or 0) >= u1.prompt_token_count
+
+
+async def test_a_tool_call_round_trip(tls_server):
+    weather = types.FunctionDeclaration(
+        name="get_weather",
+        description="The weather in a city.",
+        parameters=types.Schema(type=types.Type.OBJECT, properties={"city": types.Schema(type=types.Type.STRING)}, required=["city"]),
+    )
+    config = types.LiveConnectConfig(response_modalities=[types.Modality.TEXT], tools=[types.Tool(function_declarations=[weather])])
+    async with client(tls_server).aio.live.connect(model=CALLER, config=config) as session:
+        await session.send_client_content(turns=types.Content(role="user", parts=[types.Part(text="What is the weather in Paris?")]))
+        call = None
+        async for message in session.receive():
+            if message.tool_call:
+                call = message.tool_call.function_calls[0]
+                break
+        assert call is not None and call.name == "get_weather" and call.args == {"city": "Paris"}
+        await session.send_tool_response(function_responses=[types.FunctionResponse(id=call.id, name=call.name, response={"forecast": "sunny, 21 C"})])
+        reply = await one_turn(session)
+    assert reply[-1].server_content.turn_complete
+    assert "sunny, 21 C" in "".join(texts(reply))
 
 
 async def test_interruption_stops_the_generation(tls_server):
