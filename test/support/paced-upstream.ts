@@ -1,6 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
+import { listenOnLoopback, serveIfRunAsScript } from "./fake-upstream.js";
 
 /**
  * An OpenAI-compatible engine that writes one fixed story at a set pace, a word per streamed delta:
@@ -79,21 +78,7 @@ export async function startPacedUpstream(intervalMs = 20): Promise<PacedUpstream
       res.on("close", () => clearInterval(timer)); // the client went away: stop writing
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const upstream = await startPacedUpstream(Number(process.argv[2] ?? 20));
-  process.stdout.write(`${upstream.url}\n`);
-  const stop = () => void upstream.close().then(() => process.exit(0));
-  process.on("SIGTERM", stop);
-  process.stdin.on("end", stop).resume();
-}
+await serveIfRunAsScript(import.meta.url, () => startPacedUpstream(Number(process.argv[2] ?? 20)));

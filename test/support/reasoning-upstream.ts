@@ -1,6 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
+import { listenOnLoopback, serveIfRunAsScript } from "./fake-upstream.js";
 
 /**
  * An OpenAI-compatible engine serving a reasoning model the way real engines stream one, a delta
@@ -122,23 +121,7 @@ export async function startReasoningUpstream(intervalMs = 20): Promise<Reasoning
       res.on("close", () => clearInterval(timer));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    requests,
-    written,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests, written };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const upstream = await startReasoningUpstream(Number(process.argv[2] ?? 20));
-  process.stdout.write(`${upstream.url}\n`);
-  const stop = () => void upstream.close().then(() => process.exit(0));
-  process.on("SIGTERM", stop);
-  process.stdin.on("end", stop).resume();
-}
+await serveIfRunAsScript(import.meta.url, () => startReasoningUpstream(Number(process.argv[2] ?? 20)));

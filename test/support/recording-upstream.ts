@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { chatChunk, listenOnLoopback } from "./fake-upstream.js";
 
 /**
  * An OpenAI-compatible engine that keeps every chat-completions request body it gets and answers
@@ -13,8 +13,7 @@ export interface RecordingUpstream {
   close(): Promise<void>;
 }
 
-const chunk = (delta: object, finish: string | null = null, usage?: object) =>
-  `data: ${JSON.stringify({ id: "rec", object: "chat.completion.chunk", created: 0, model: "rec", choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
+const chunk = (delta: object, finish: string | null = null, usage?: object) => chatChunk("rec", delta, finish, usage ? { usage } : {});
 
 export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   const requests: RecordingUpstream["requests"] = [];
@@ -37,14 +36,5 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
       res.end(chunk({}, "stop", { prompt_tokens: 300, completion_tokens: 1, total_tokens: 301 }) + "data: [DONE]\n\n");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests };
 }

@@ -1,6 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
+import { chatChunk, listenOnLoopback, serveIfRunAsScript } from "./fake-upstream.js";
 
 /**
  * An OpenAI-compatible engine trained, as it were, for tools: asked with tools and a question
@@ -15,8 +14,7 @@ export interface ToolUpstream {
   close(): Promise<void>;
 }
 
-const chunk = (delta: object, finish: string | null = null) =>
-  `data: ${JSON.stringify({ id: "tool", object: "chat.completion.chunk", created: 0, model: "tool", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+const chunk = (delta: object, finish: string | null = null) => chatChunk("tool", delta, finish);
 
 export async function startToolUpstream(): Promise<ToolUpstream> {
   const requests: ToolUpstream["requests"] = [];
@@ -55,23 +53,7 @@ export async function startToolUpstream(): Promise<ToolUpstream> {
       next(0);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests };
 }
 
-// Run as a script (the Python tests do): print the base URL, serve until stdin closes or SIGTERM.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const upstream = await startToolUpstream();
-  process.stdout.write(`${upstream.url}\n`);
-  const stop = () => void upstream.close().then(() => process.exit(0));
-  process.on("SIGTERM", stop);
-  process.stdin.on("end", stop).resume();
-}
+await serveIfRunAsScript(import.meta.url, () => startToolUpstream());
