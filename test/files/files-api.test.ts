@@ -38,6 +38,7 @@ afterAll(async () => {
 });
 
 const sdk = (apiVersion?: string) => new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: server.url, ...(apiVersion ? { apiVersion } : {}) } });
+// Google's sha256Hash is the base64 of the hex digest: a real upload's "MTgzNjUw…ZQ==" decodes to 64 hex digits (googleapis/js-genai#381).
 const sha256 = (bytes: Buffer) => Buffer.from(createHash("sha256").update(bytes).digest("hex")).toString("base64");
 
 async function sdkError(promise: Promise<unknown>): Promise<SdkApiError> {
@@ -56,6 +57,8 @@ describe("the Files API through @google/genai", () => {
     uploaded.pdf = await sdk().files.upload({ file: path.join(work, "page.pdf") });
     for (const [kind, bytes, mime] of [["png", png, "image/png"], ["wav", wav, "audio/wav"], ["pdf", pdf, "application/pdf"]] as const) {
       const file = uploaded[kind]!;
+      // Google sets downloadUri on generated files only; an uploaded one has none.
+      expect(file.downloadUri).toBeUndefined();
       expect(file.name).toMatch(/^files\/[a-z0-9]{12}$/);
       expect(file.mimeType).toBe(mime);
       expect(file.sizeBytes).toBe(String(bytes.length));
@@ -86,8 +89,12 @@ describe("the Files API through @google/genai", () => {
 
     const extra = await sdk().files.upload({ file: new Blob([Buffer.from("scratch")], { type: "text/plain" }) });
     await sdk().files.delete({ name: extra.name! });
-    expect((await sdkError(sdk().files.get({ name: extra.name! }))).status).toBe(404);
-    expect((await sdkError(sdk().files.delete({ name: extra.name! }))).status).toBe(404);
+    // Google answers a file that is not there (deleted, expired, never uploaded) with 403, not 404.
+    const gone = await sdkError(sdk().files.get({ name: extra.name! }));
+    expect(gone.status).toBe(403);
+    expect(gone.message).toContain(`You do not have permission to access the File ${extra.name!.slice(6)} or it may not exist.`);
+    expect((await sdkError(sdk().files.delete({ name: extra.name! }))).status).toBe(403);
+    expect((await sdkError(sdk().files.get({ name: "files/does-not-exist" }))).status).toBe(403);
   });
 
   it("serves the same files under v1beta and v1alpha (older SDKs and Python upload to /upload/v1beta)", async () => {
@@ -178,8 +185,8 @@ describe("the Files API through @google/genai", () => {
     const missing = await sdkError(
       sdk().models.generateContent({ model: "vision", contents: createUserContent([createPartFromUri(`${server.url}/v1beta/files/nosuchfile`, "image/png")]) }),
     );
-    expect(missing.status).toBe(404);
-    expect(missing.message).toContain("files/nosuchfile");
+    expect(missing.status).toBe(403);
+    expect(missing.message).toContain("You do not have permission to access the File nosuchfile or it may not exist.");
     const video = await sdkError(sdk().models.generateContent({ model: "vision", contents: createUserContent([createPartFromBase64("AAAA", "video/mp4")]) }));
     expect(video.message).toMatch(/MIME type .*video\/mp4.* is not supported/);
   });

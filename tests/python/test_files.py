@@ -102,6 +102,7 @@ def media_server():
 
 
 def sha256_b64(data: bytes) -> str:
+    # Google's encoding: base64 of the hex digest (googleapis/js-genai#381 shows a real one).
     return base64.b64encode(hashlib.sha256(data).hexdigest().encode()).decode()
 
 
@@ -129,12 +130,20 @@ def test_upload_get_list_download_delete(media_server):
     listed = {f.name for f in client.files.list(config={"page_size": 2})}
     assert listed == {f.name for f in uploaded.values()}
     assert client.files.download(file=uploaded["b.wav"].name) == blobs["b.wav"][0]
-    assert client.files.download(file=uploaded["c.pdf"]) == blobs["c.pdf"][0]  # a File object: its download_uri
+    # As at Google, an uploaded File has no download_uri (only generated files do), so the SDK
+    # refuses to download it as a File object; by name it is served all the same.
+    assert uploaded["c.pdf"].download_uri is None
+    with pytest.raises(ValueError, match="uploaded files can't be downloaded"):
+        client.files.download(file=uploaded["c.pdf"])
+    assert client.files.download(file=uploaded["c.pdf"].name) == blobs["c.pdf"][0]
 
     client.files.delete(name=uploaded["c.pdf"].name)
     with pytest.raises(errors.ClientError) as caught:
         client.files.get(name=uploaded["c.pdf"].name)
-    assert caught.value.code == 404
+    # Google's answer for a file that is not there: 403, in these words.
+    assert caught.value.code == 403
+    assert caught.value.status == "PERMISSION_DENIED"
+    assert f"You do not have permission to access the File {uploaded['c.pdf'].name[6:]} or it may not exist." in caught.value.message
 
 
 def test_uploaded_and_inline_parts_reach_the_upstream_in_order(media_server):
