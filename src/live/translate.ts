@@ -2,6 +2,7 @@ import type { FunctionCall, GenerateRequest, SamplingOptions, TokenUsage, ToolUs
 import { ApiError, invalidArgument, type GoogleStatus } from "../http/errors.js";
 import type { Content } from "../gemini/protocol.js";
 import { toPromptInput, toSampling, toToolUse } from "../gemini/translate.js";
+import { promptTokensDetails } from "../serving/media-usage.js";
 import type { ClientContent, LiveServerMessage, LiveUsageMetadata, RealtimeInput, Setup, ToolResponse } from "./protocol.js";
 
 /** Pure translation between Live messages and the engine's requests and events (no sockets here). */
@@ -102,7 +103,7 @@ export const goAwayMessage = (timeLeftMs: number): LiveServerMessage => ({ goAwa
 export function toLiveUsage(usage: TokenUsage): LiveUsageMetadata {
   const prompt = usage.promptTokens;
   return {
-    ...(prompt === undefined ? {} : { promptTokenCount: prompt, promptTokensDetails: [{ modality: "TEXT" as const, tokenCount: prompt }] }),
+    ...(prompt === undefined ? {} : { promptTokenCount: prompt, promptTokensDetails: promptTokensDetails(prompt, usage.promptMedia) }),
     ...(usage.cachedPromptTokens > 0 ? { cachedContentTokenCount: usage.cachedPromptTokens } : {}),
     responseTokenCount: usage.outputTokens,
     totalTokenCount: (prompt ?? 0) + usage.outputTokens,

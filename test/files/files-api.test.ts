@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { ApiError as SdkApiError, createPartFromBase64, createPartFromUri, createUserContent, GoogleGenAI, type File as GenaiFile } from "@google/genai";
+import { ApiError as SdkApiError, createPartFromBase64, createPartFromUri, createUserContent, GoogleGenAI, type File as GenaiFile, type GenerateContentResponseUsageMetadata } from "@google/genai";
 import { GoogleGenAI as GoogleGenAIv2 } from "google-genai-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
@@ -158,6 +158,60 @@ describe("the Files API through @google/genai", () => {
     expect(file.file.file_data).toBe(`data:application/pdf;base64,${pdf.toString("base64")}`);
     expect(content[5]).toEqual({ type: "text", text: "notes in a text file" });
     expect(content[6]).toEqual({ type: "text", text: "Thanks." });
+  });
+
+  it("splits the engine's prompt count per modality: every chunk of a stream and the whole response", async () => {
+    const details = (usage: GenerateContentResponseUsageMetadata | undefined) => usage?.promptTokensDetails?.map(({ modality, tokenCount }) => ({ modality, tokenCount }));
+    try {
+      // The upstream counts 300 prompt tokens, images included: the image gets its 258, TEXT the rest.
+      upstream.promptTokens = 300;
+      const stream = await sdk().models.generateContentStream({
+        model: "vision",
+        contents: createUserContent(["What is in this picture?", createPartFromBase64(png.toString("base64"), "image/png")]),
+      });
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      expect(chunks.length).toBeGreaterThan(1);
+      for (const chunk of chunks) {
+        expect(chunk.usageMetadata?.promptTokenCount).toBe(300);
+        expect(details(chunk.usageMetadata)).toEqual([
+          { modality: "TEXT", tokenCount: 42 },
+          { modality: "IMAGE", tokenCount: 258 },
+        ]);
+      }
+
+      const whole = await sdk().models.generateContent({
+        model: "vision",
+        contents: createUserContent(["Describe both:", createPartFromUri(uploaded.png!.uri!, "image/png"), createPartFromUri(uploaded.wav!.uri!, "audio/wav")]),
+      });
+      expect(whole.usageMetadata?.promptTokenCount).toBe(300);
+      // 32 tokens a second of audio: the WAV is 0.25 s.
+      expect(details(whole.usageMetadata)).toEqual([
+        { modality: "TEXT", tokenCount: 34 },
+        { modality: "IMAGE", tokenCount: 258 },
+        { modality: "AUDIO", tokenCount: 8 },
+      ]);
+
+      // An engine that counts media below the rates (2 images and a PDF page are 774 at the rates):
+      // the media shares its 100 in proportion and the details still add up to promptTokenCount.
+      upstream.promptTokens = 100;
+      const small = await sdk().models.generateContent({
+        model: "vision",
+        contents: createUserContent(["Compare:", createPartFromUri(uploaded.png!.uri!, "image/png"), createPartFromUri(uploaded.pdf!.uri!, "application/pdf"), createPartFromBase64(png.toString("base64"), "image/png")]),
+      });
+      expect(small.usageMetadata?.promptTokenCount).toBe(100);
+      expect(details(small.usageMetadata)).toEqual([
+        { modality: "TEXT", tokenCount: 1 },
+        { modality: "IMAGE", tokenCount: 66 },
+        { modality: "DOCUMENT", tokenCount: 33 },
+      ]);
+
+      // Text alone: TEXT alone, as before.
+      const plain = await sdk().models.generateContent({ model: "vision", contents: "Hello" });
+      expect(details(plain.usageMetadata)).toEqual([{ modality: "TEXT", tokenCount: 100 }]);
+    } finally {
+      upstream.promptTokens = 300;
+    }
   });
 
   it("a model that takes no images answers an image part with 400 naming the part, the MIME type and the model", async () => {
