@@ -1,6 +1,7 @@
 import type { FunctionCall, GenerateRequest, SamplingOptions, TokenUsage, ToolUse } from "../engines/engine.js";
 import { ApiError, invalidArgument, type GoogleStatus } from "../http/errors.js";
 import type { Content } from "../gemini/protocol.js";
+import type { MediaContext } from "../gemini/media.js";
 import { toPromptInput, toSampling, toToolUse } from "../gemini/translate.js";
 import { promptTokensDetails } from "../serving/media-usage.js";
 import type { ClientContent, LiveServerMessage, LiveUsageMetadata, RealtimeInput, Setup, ToolResponse } from "./protocol.js";
@@ -42,12 +43,15 @@ export function toLiveConfig(setup: Setup): LiveConfig {
   return { sampling, ...(tools ? { tools } : {}), ...(setup.systemInstruction ? { systemInstruction: setup.systemInstruction } : {}) };
 }
 
-/** The engine request for the next reply: the whole history, so turn N's prompt starts with turns 1…N-1. */
-export function toTurnRequest(config: LiveConfig, history: Content[], signal: AbortSignal, afterToolResponse = false): GenerateRequest {
+/**
+ * The engine request for the next reply: the whole history, so turn N's prompt starts with turns
+ * 1…N-1. `media`: the files its fileData parts name and the model that must take its media parts.
+ */
+export function toTurnRequest(config: LiveConfig, history: Content[], signal: AbortSignal, afterToolResponse = false, media?: MediaContext): GenerateRequest {
   // After a tool response the model may answer in words; in mode ANY it would be forced to call again forever.
   const tools = afterToolResponse && config.tools?.mode === "ANY" ? { ...config.tools, mode: "AUTO" as const, allowed: undefined } : config.tools;
   return {
-    prompt: toPromptInput(history, config.systemInstruction),
+    prompt: toPromptInput(history, config.systemInstruction, media),
     sampling: config.sampling,
     ...(tools ? { tools } : {}),
     malformedCallsEnd: false,
