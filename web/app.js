@@ -1,5 +1,6 @@
 // The playground's controller: settings, the model list, sending, stopping and chat history.
 import { ApiProblem, listModels, streamGenerate } from "./api.js";
+import { acceptFor, attachmentLabel, describeInputs, mediaModalities, refusal, renderAttachments, toInlinePart } from "./attachments.js";
 import { addModelTurn, addUserTurn, figures } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
@@ -7,6 +8,7 @@ const ui = {
   settings: $("settings"),
   model: $("model"),
   modelInfo: $("model-info"),
+  modelInputs: $("model-inputs"),
   system: $("system"),
   temperature: $("temperature"),
   maxTokens: $("max-tokens"),
@@ -19,13 +21,20 @@ const ui = {
   send: $("send"),
   stop: $("stop"),
   newChat: $("new-chat"),
+  attach: $("attach"),
+  attachInput: $("attach-input"),
+  attachReason: $("attach-reason"),
+  attachments: $("attachments"),
 };
 
 const KEY_STORAGE = "genai-local.apiKey";
-/** The conversation as sent in `contents`: [{ role: "user" | "model", text }]. */
+/** The conversation as sent in `contents`: [{ role: "user" | "model", text, parts? }] (parts: a turn with media). */
 const history = [];
+/** Files attached to the next prompt. */
+let attached = [];
 let models = [];
 let running = null; // the AbortController of the reply being streamed
+let reading = false; // attachments being read for a send
 let conversation = 0; // bumped by New chat, so that a reply ending afterwards stays out of the new one
 const touchScreen = window.matchMedia("(pointer: coarse)").matches;
 
@@ -55,6 +64,7 @@ async function loadModels() {
     models = [];
     ui.model.replaceChildren();
     ui.modelInfo.textContent = "";
+    describeModel();
     showNotice(describe(error), { keyProblem: error instanceof ApiProblem && error.keyProblem });
     return;
   }
@@ -77,6 +87,26 @@ function describeModel() {
     : "";
   if (model?.outputTokenLimit) ui.maxTokens.max = String(model.outputTokenLimit);
   else ui.maxTokens.removeAttribute("max");
+  ui.modelInputs.textContent = model ? describeInputs(model) : "";
+  ui.modelInputs.dataset.modalities = model ? ["TEXT", ...mediaModalities(model)].join(",") : "";
+  // Attach is for models that read media; for the others it is off, and the page says why.
+  const takesMedia = mediaModalities(model).length > 0;
+  ui.attach.disabled = !takesMedia;
+  ui.attachInput.accept = acceptFor(model);
+  const reason = model && !takesMedia ? `${model.id} takes text only: it cannot read images, audio or PDFs.` : "";
+  ui.attach.title = reason;
+  ui.attachReason.textContent = reason;
+  ui.attachReason.hidden = reason === "";
+  showAttachments();
+}
+
+const currentModel = () => models.find((m) => m.id === ui.model.value);
+
+function showAttachments() {
+  renderAttachments(ui.attachments, attached, currentModel(), (index) => {
+    attached.splice(index, 1);
+    showAttachments();
+  });
 }
 
 function applyApiKey() {
@@ -92,7 +122,7 @@ const numberFrom = (input) => (input.value.trim() === "" ? undefined : Number(in
 /** The GenerateContentRequest for the history so far (empty turns, such as a reply stopped at once, left out). */
 function buildRequest() {
   const body = {
-    contents: history.filter((t) => t.text !== "").map((t) => ({ role: t.role, parts: [{ text: t.text }] })),
+    contents: history.filter((t) => t.text !== "" || t.parts).map((t) => ({ role: t.role, parts: t.parts ?? [{ text: t.text }] })),
   };
   const system = ui.system.value.trim();
   if (system) body.systemInstruction = { parts: [{ text: system }] };
@@ -115,15 +145,33 @@ function setRunning(controller) {
 
 async function send() {
   const text = ui.prompt.value;
-  if (running || text.trim() === "") return;
+  if (running || reading || (text.trim() === "" && attached.length === 0)) return;
   const model = ui.model.value;
   if (!model) {
     showNotice("There is no model to send to yet. If the server needs an API key, enter it under Settings.");
     return;
   }
+  const refused = attached.map((file) => refusal(file, currentModel())).find(Boolean);
+  if (refused) {
+    showNotice(`${refused} Remove the attachment or pick another model.`);
+    return;
+  }
   clearNotice();
-  history.push({ role: "user", text });
-  const userItem = addUserTurn(ui.history, text);
+  const files = attached;
+  let parts;
+  reading = true;
+  try {
+    parts = files.length ? [...(text.trim() ? [{ text }] : []), ...(await Promise.all(files.map(toInlinePart)))] : undefined;
+  } catch (error) {
+    showNotice(describe(error));
+    return;
+  } finally {
+    reading = false;
+  }
+  attached = [];
+  showAttachments();
+  history.push(parts ? { role: "user", text, parts } : { role: "user", text });
+  const userItem = addUserTurn(ui.history, text, files.map(attachmentLabel));
   ui.prompt.value = "";
   const reply = addModelTurn(ui.history, model);
   const controller = new AbortController();
@@ -170,6 +218,10 @@ async function send() {
       userItem.remove();
       reply.remove();
       if (ui.prompt.value === "") ui.prompt.value = text;
+      if (attached.length === 0) {
+        attached = files;
+        showAttachments();
+      }
       showNotice(describe(error), { keyProblem: error instanceof ApiProblem && error.keyProblem });
     } else {
       // Keep what arrived; it is part of the conversation from here on.
@@ -214,6 +266,12 @@ document.addEventListener("keydown", (event) => {
 ui.stop.addEventListener("click", stop);
 ui.newChat.addEventListener("click", newChat);
 ui.model.addEventListener("change", describeModel);
+ui.attach.addEventListener("click", () => ui.attachInput.click());
+ui.attachInput.addEventListener("change", () => {
+  attached.push(...ui.attachInput.files);
+  ui.attachInput.value = "";
+  showAttachments();
+});
 ui.apiKey.addEventListener("change", () => {
   if (ui.apiKey.value.trim() !== (sessionStorage.getItem(KEY_STORAGE) ?? "")) void applyApiKey();
 });

@@ -26,9 +26,15 @@ function keepScrolledDown(list, change) {
   if (atBottom) scroller.scrollTop = scroller.scrollHeight;
 }
 
-export function addUserTurn(list, text) {
+/** `attachments`: how each attached file is named, listed under the text. */
+export function addUserTurn(list, text, attachments = []) {
   const item = element("li", "turn user");
   item.append(element("div", "who", "You"), element("div", "body plain", text));
+  if (attachments.length) {
+    const attached = element("ul", "attached");
+    attached.append(...attachments.map((label) => element("li", "", label)));
+    item.append(attached);
+  }
   keepScrolledDown(list, () => list.append(item));
   return item;
 }

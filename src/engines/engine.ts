@@ -8,6 +8,9 @@ export type TurnRole = "user" | "model";
 /** Media an engine may take besides text (text files arrive as text). */
 export type InputKind = "image" | "audio" | "pdf";
 
+/** Google's names for the media modalities of a prompt (usage's promptTokensDetails). */
+export type MediaModality = "IMAGE" | "AUDIO" | "DOCUMENT";
+
 /** One piece of a turn, in the order the client sent it; media travels as base64. */
 export type TurnPart = { type: "text"; text: string } | { type: "media"; kind: InputKind; mimeType: string; data: string };
 
@@ -131,6 +134,12 @@ export interface TokenUsage {
   outputTokens: number;
   /** Reasoning tokens, not counted in outputTokens; absent when the model has not thought. */
   thoughtTokens?: number;
+  /**
+   * The prompt's media per modality at the serving layer's fixed rates (serving/media-usage.ts),
+   * set by the serving layer, never by an engine (engines count the prompt as one number);
+   * absent when the prompt holds no media.
+   */
+  promptMedia?: Partial<Record<MediaModality, number>>;
 }
 
 export interface TokenChoice {

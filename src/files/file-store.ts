@@ -1,31 +1,17 @@
-import { createHash, randomInt } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
-import path from "node:path";
+import { randomInt } from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { randomId } from "../base/random-id.js";
+import { FileDisk, type StoredFile } from "./file-disk.js";
+
+export type { StoredFile } from "./file-disk.js";
 
 /**
- * Uploaded files on disk: `<dataDir>/files/<id>.bin` holds the bytes, `<id>.json` what the File
- * resource says. A file is served only once both are in place, each written under a temporary
- * name and renamed, so a crash mid-upload or mid-write leaves nothing that is served (leftovers
- * are removed when the store opens). Uploads in progress live in `<dataDir>/uploads/` and in
- * memory only: a restart ends them, as their clients then start again. One server per data
- * directory: a second one would not see the first one's new files until it restarts.
+ * Uploaded files: which exist, the quotas and the expiry, and the uploads in progress (held in
+ * memory only: a restart ends them, as their clients then start again). Bytes and metadata are
+ * on disk (file-disk.ts), so whole files survive a restart until they expire. One server per
+ * data directory: a second one would not see the first one's new files until it restarts.
  */
-export interface StoredFile {
-  id: string;
-  displayName?: string;
-  mimeType: string;
-  sizeBytes: number;
-  /** ms since the epoch */
-  createTime: number;
-  updateTime: number;
-  expirationTime: number;
-  /** SHA-256 of the bytes: its hex digest in base64, as Google gives it. */
-  sha256Hash: string;
-}
-
 export interface UploadSession {
   id: string;
   fileId: string;
@@ -75,31 +61,16 @@ const newFileId = (): string => Array.from({ length: 12 }, () => ID_ALPHABET[ran
 /** Google's rule for a chosen name: lowercase letters, digits and dashes, at most 40, no dash at either end. */
 export const VALID_FILE_ID = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
-async function writeAtomically(target: string, data: string): Promise<void> {
-  const temporary = `${target}.${randomId(6, "hex")}.tmp`;
-  const handle = await open(temporary, "w", 0o600);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, target);
-}
-
 export class FileStore {
   private readonly files = new Map<string, StoredFile>();
   private readonly uploads = new Map<string, UploadSession>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly now: () => number;
-  private readonly filesDir: string;
-  private readonly uploadsDir: string;
-  private madeDirs = false;
+  private readonly disk: FileDisk;
 
   private constructor(private readonly options: FileStoreOptions) {
     this.now = options.now ?? Date.now;
-    this.filesDir = path.join(options.dataDir, "files");
-    this.uploadsDir = path.join(options.dataDir, "uploads");
+    this.disk = new FileDisk(options.dataDir);
     this.sweeper = setInterval(() => void this.sweep(), Math.min(60_000, Math.max(250, options.ttlMs / 4)));
     this.sweeper.unref();
   }
@@ -107,45 +78,10 @@ export class FileStore {
   /** Reads what earlier runs left: whole files are kept (until they expire), the rest removed. Makes nothing until the first upload. */
   static async open(options: FileStoreOptions): Promise<FileStore> {
     const store = new FileStore(options);
-    await store.removeStaleParts();
-    const names = await readdir(store.filesDir).catch(() => [] as string[]);
-    const kept = new Set<string>();
-    for (const name of names.filter((n) => n.endsWith(".json"))) {
-      try {
-        const file = JSON.parse(await readFile(path.join(store.filesDir, name), "utf8")) as StoredFile;
-        const size = (await stat(store.dataPath(file.id))).size;
-        if (`${file.id}.json` !== name || size !== file.sizeBytes || file.expirationTime <= store.now()) continue;
-        store.files.set(file.id, file);
-        kept.add(`${file.id}.json`).add(`${file.id}.bin`);
-      } catch {
-        // unreadable metadata or no bytes: not a whole file
-      }
-    }
-    await Promise.all(names.filter((n) => !kept.has(n)).map((n) => rm(path.join(store.filesDir, n), { force: true })));
+    // Parts a stopped server left: their uploads ended with it.
+    await store.disk.removeStaleParts(Math.min(options.idleUploadMs ?? DEFAULT_IDLE_UPLOAD_MS, 3600_000), store.now());
+    for (const file of await store.disk.loadWhole(store.now())) store.files.set(file.id, file);
     return store;
-  }
-
-  /** Parts of uploads a server ended without finishing (killed, restarted) and idle since. */
-  private async removeStaleParts(): Promise<void> {
-    const idle = this.options.idleUploadMs ?? DEFAULT_IDLE_UPLOAD_MS;
-    const names = await readdir(this.uploadsDir).catch(() => [] as string[]);
-    for (const name of names) {
-      const part = path.join(this.uploadsDir, name);
-      const modified = (await stat(part).catch(() => undefined))?.mtimeMs;
-      if (modified !== undefined && this.now() - modified > Math.min(idle, 3600_000)) await rm(part, { force: true });
-    }
-  }
-
-  private dataPath(id: string): string {
-    return path.join(this.filesDir, `${id}.bin`);
-  }
-
-  private async ensureDirs(): Promise<void> {
-    if (this.madeDirs) return;
-    await mkdir(this.options.dataDir, { recursive: true, mode: 0o700 });
-    await mkdir(this.filesDir, { recursive: true, mode: 0o700 });
-    await mkdir(this.uploadsDir, { recursive: true, mode: 0o700 });
-    this.madeDirs = true;
   }
 
   /** Bytes held and promised: stored files, and uploads in progress at their declared size. */
@@ -195,14 +131,9 @@ export class FileStore {
       lastActive: this.now(),
       busy: false,
     };
-    await this.ensureDirs();
-    await writeFile(this.partPath(session.id), new Uint8Array(), { mode: 0o600 });
+    await this.disk.createPart(session.id);
     this.uploads.set(session.id, session);
     return session;
-  }
-
-  private partPath(uploadId: string): string {
-    return path.join(this.uploadsDir, `${uploadId}.part`);
   }
 
   upload(uploadId: string): UploadSession | undefined {
@@ -226,7 +157,7 @@ export class FileStore {
     session.busy = true;
     let handle: FileHandle | undefined;
     try {
-      handle = await open(this.partPath(session.id), "r+");
+      handle = await this.disk.openPart(session.id);
       for await (const piece of body as AsyncIterable<Buffer>) {
         if (session.received + piece.length > session.sizeBytes) {
           body.resume();
@@ -269,16 +200,13 @@ export class FileStore {
     const session = this.uploads.get(uploadId);
     if (!session) return false;
     this.uploads.delete(uploadId);
-    void rm(this.partPath(uploadId), { force: true });
+    void this.disk.removePart(uploadId);
     return true;
   }
 
   private async commit(session: UploadSession): Promise<StoredFile> {
-    const part = this.partPath(session.id);
-    const hash = createHash("sha256");
-    for await (const piece of createReadStream(part)) hash.update(piece as Buffer);
     const now = this.now();
-    const file: StoredFile = {
+    const file = await this.disk.commitPart(session.id, {
       id: session.fileId,
       ...(session.displayName ? { displayName: session.displayName } : {}),
       mimeType: session.mimeType,
@@ -286,10 +214,7 @@ export class FileStore {
       createTime: now,
       updateTime: now,
       expirationTime: now + this.options.ttlMs,
-      sha256Hash: Buffer.from(hash.digest("hex")).toString("base64"),
-    };
-    await rename(part, this.dataPath(file.id));
-    await writeAtomically(path.join(this.filesDir, `${file.id}.json`), JSON.stringify(file));
+    });
     this.files.set(file.id, file);
     return file;
   }
@@ -314,18 +239,17 @@ export class FileStore {
     return next ? { files, nextPageToken: next.id } : { files };
   }
 
-  async read(id: string): Promise<Buffer> {
-    return readFile(this.dataPath(id));
+  read(id: string): Promise<Buffer> {
+    return this.disk.read(id);
   }
 
   stream(id: string): Readable {
-    return createReadStream(this.dataPath(id));
+    return this.disk.stream(id);
   }
 
   async remove(id: string): Promise<boolean> {
     if (!this.files.delete(id)) return false;
-    await rm(path.join(this.filesDir, `${id}.json`), { force: true });
-    await rm(this.dataPath(id), { force: true });
+    await this.disk.removeFile(id);
     return true;
   }
 

@@ -26,7 +26,6 @@ export interface FileResource {
   expirationTime: string;
   sha256Hash: string;
   uri: string;
-  downloadUri: string;
   state: "ACTIVE";
   source: "UPLOADED";
 }
@@ -37,6 +36,10 @@ export interface ListFilesResponse {
 }
 
 /** `baseUrl`: this server as the client reached it (`http://host:port`), `version`: the API version asked. */
+/**
+ * No `downloadUri`: Google sets it only on generated files (source GENERATED), and the SDKs read its
+ * absence as "uploaded, not downloadable"; `:download` still serves these by name.
+ */
 export function toFileResource(file: StoredFile, baseUrl: string, version: string): FileResource {
   const uri = `${baseUrl}/${version}/files/${file.id}`;
   return {
@@ -49,7 +52,6 @@ export function toFileResource(file: StoredFile, baseUrl: string, version: strin
     expirationTime: new Date(file.expirationTime).toISOString(),
     sha256Hash: file.sha256Hash,
     uri,
-    downloadUri: `${uri}:download?alt=media`,
     state: "ACTIVE",
     source: "UPLOADED",
   };

@@ -52,7 +52,7 @@ export function fileUriResolver(store: FileStore, requestHost: string): (fileUri
     if (file.sizeBytes > MAX_MEDIA_PART_BYTES) {
       throw invalidArgument(`${where}.fileData: files/${id} is ${file.sizeBytes} bytes; a media part may have at most ${MAX_MEDIA_PART_BYTES} bytes.`);
     }
-    // Deleted or expired since it was looked up: the same 404 as if it had been gone before.
+    // Deleted or expired since it was looked up: the same answer as if it had been gone before.
     const bytes = await store.read(file.id).catch(() => {
       throw fileNotFound(id);
     });

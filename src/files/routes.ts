@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
-import { invalidArgument, notFound } from "../http/errors.js";
+import { invalidArgument, notFound, permissionDenied } from "../http/errors.js";
 import type { FileStore, StoredFile } from "./file-store.js";
 import { toFileResource, type ListFilesResponse } from "./protocol.js";
 import { baseUrlOf } from "./upload-routes.js";
@@ -13,9 +13,13 @@ export interface FilesRoutesOptions {
 const DEFAULT_PAGE_SIZE = 10;
 const MAX_PAGE_SIZE = 100;
 
-export const fileNotFound = (id: string) => notFound(`File files/${id} is not found: it was never uploaded here, was deleted, or has expired.`);
+/**
+ * Google's answer for a file that is not there (never uploaded, deleted, expired, or another
+ * project's): 403 PERMISSION_DENIED in these words, not a 404 (see docs/files-and-media.md).
+ */
+export const fileNotFound = (id: string) => permissionDenied(`You do not have permission to access the File ${id} or it may not exist.`);
 
-/** `files/abc`, `abc` → the stored file, or a 404. */
+/** `files/abc`, `abc` → the stored file, or Google's 403. */
 export function findFile(store: FileStore, name: string): StoredFile {
   const id = name.replace(/^files\//, "");
   const file = store.get(id);

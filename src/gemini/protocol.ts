@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Modality } from "../serving/media-parts.js";
 
 /**
  * The Gemini REST wire types (v1beta and v1), validated at the edge. Google's JSON parser
@@ -177,7 +178,7 @@ export interface UsageMetadata {
 }
 
 export interface ModalityTokenCount {
-  modality: "TEXT";
+  modality: Modality;
   tokenCount: number;
 }
 

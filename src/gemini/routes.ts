@@ -17,7 +17,7 @@ import { loadReferencedFiles, newMediaContext } from "./media.js";
 import type { Content } from "./protocol.js";
 import type { FileStore } from "../files/file-store.js";
 import { fileUriResolver } from "../files/resolve.js";
-import { mediaTokensByModality } from "../serving/media-parts.js";
+import { promptMediaTokens, promptTokensDetails } from "../serving/media-usage.js";
 
 export interface GeminiRoutesOptions {
   models: ModelRegistry;
@@ -90,11 +90,10 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
       const prompt = countTokensPrompt(counted.body, engine.info, newMediaContext(await filesOf(contents)));
       // Text is counted by the engine; media at the fixed rates of serving/media-parts, on every engine alike.
       const textTokens = await engine.countTokens(prompt);
-      const media = mediaTokensByModality(prompt);
-      const totalTokens = textTokens + [...media.values()].reduce((sum, n) => sum + n, 0);
+      const promptMedia = promptMediaTokens(prompt);
+      const totalTokens = textTokens + Object.values(promptMedia ?? {}).reduce((sum, n) => sum + n, 0);
       const cached = counted.cachedTokens === undefined ? {} : { cachedContentTokenCount: counted.cachedTokens };
-      const details = [{ modality: "TEXT", tokenCount: textTokens }, ...[...media].map(([modality, tokenCount]) => ({ modality, tokenCount }))];
-      return { totalTokens, ...cached, promptTokensDetails: details };
+      return { totalTokens, ...cached, promptTokensDetails: promptTokensDetails(totalTokens, promptMedia) };
     }
     const alt = request.query.alt;
     if (alt !== undefined && alt !== "sse" && alt !== "json") {

@@ -2,6 +2,7 @@ import { mediaPart, type MediaContext } from "./media.js";
 import type { ChatTurn, TurnPart, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, ThinkingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
 import { invalidArgument } from "../http/errors.js";
 import { toGrammarSchema, type JsonSchema, type OutputConstraint } from "../serving/output-constraint.js";
+import { promptTokensDetails } from "../serving/media-usage.js";
 import { thoughtSigner } from "../serving/thought-signatures.js";
 import { callText, checkToolUse, NO_PARAMETERS, resultText, withToolPrompt } from "../serving/tool-calls.js";
 import type {
@@ -247,7 +248,7 @@ export function toUsageMetadata(usage: TokenUsage): UsageMetadata {
     totalTokenCount: (usage.promptTokens ?? 0) + usage.outputTokens + (thoughts ?? 0),
   };
   if (usage.cachedPromptTokens > 0) metadata.cachedContentTokenCount = usage.cachedPromptTokens;
-  if (usage.promptTokens !== undefined) metadata.promptTokensDetails = [{ modality: "TEXT", tokenCount: usage.promptTokens }];
+  if (usage.promptTokens !== undefined) metadata.promptTokensDetails = promptTokensDetails(usage.promptTokens, usage.promptMedia);
   if (thoughts !== undefined) metadata.thoughtsTokenCount = thoughts;
   return metadata;
 }

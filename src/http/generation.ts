@@ -4,6 +4,7 @@ import { invalidArgument } from "./errors.js";
 import { coalesceText } from "../serving/coalesce-text.js";
 import { extractCalls, withToolPrompt } from "../serving/tool-calls.js";
 import { meteredEvents } from "../serving/metered-events.js";
+import { promptMediaTokens, withPromptMedia } from "../serving/media-usage.js";
 import type { ServerMetrics } from "../serving/metrics.js";
 import { RequestLifecycle } from "./request-lifecycle.js";
 import type { StreamTracker } from "./stream-tracker.js";
@@ -48,8 +49,8 @@ export interface GenerationStreamsContext {
 
 /**
  * The engine's events for each candidate of a request, as every surface streams them: output
- * limit checked, function calling done here for engines without their own, metered, text
- * coalesced. Used by serveGeneration (HTTP) and by the Live API's sessions (WebSocket).
+ * limit checked, function calling done here for engines without their own, the prompt's media
+ * tokens on their usage, metered, text coalesced. Used by serveGeneration (HTTP) and by the Live API's sessions (WebSocket).
  */
 export function generationStreams(context: GenerationStreamsContext, generateRequest: GenerateRequest): AsyncIterable<GenerationEvent>[] {
   const { engine, metrics, startedAt, chunkWindowMs } = context;
@@ -57,8 +58,10 @@ export function generationStreams(context: GenerationStreamsContext, generateReq
   const localTools = generateRequest.tools && !engine.info.nativeTools ? generateRequest.tools : undefined;
   const format = engine.info.toolCallFormat;
   const engineRequest = localTools ? withToolPrompt(generateRequest, format) : generateRequest;
+  const promptMedia = promptMediaTokens(engineRequest.prompt);
   return candidateRequests(engineRequest).map((one) => {
-    const events = meteredEvents(engine.generate(one), metrics, engine.info.id, startedAt);
+    const generated = promptMedia ? withPromptMedia(engine.generate(one), promptMedia) : engine.generate(one);
+    const events = meteredEvents(generated, metrics, engine.info.id, startedAt);
     return coalesceText(localTools ? extractCalls(events, localTools, engineRequest.malformedCallsEnd, format) : events, chunkWindowMs);
   });
 }

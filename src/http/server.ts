@@ -148,6 +148,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     chunkWindowMs,
     limits: { ...DEFAULT_LIVE_LIMITS, ...DEFAULT_LIVE_SERVER_LIMITS, ...options.live },
     drainNoticeMs: options.drainTimeoutMs ?? 10_000,
+    files,
   });
   app.get("/metrics", async (_request, reply) => {
     reply.type(metrics.registry.contentType);

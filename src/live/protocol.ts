@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ContentSchema, ThinkingConfigSchema, ToolConfigSchema, ToolSchema, wireObject } from "../gemini/protocol.js";
+import { ContentSchema, ThinkingConfigSchema, ToolConfigSchema, ToolSchema, wireObject, type ModalityTokenCount } from "../gemini/protocol.js";
 
 /**
  * The Live API's wire (BidiGenerateContent), validated at the edge. Client messages carry one of
@@ -84,7 +84,7 @@ export interface LiveUsageMetadata {
   cachedContentTokenCount?: number;
   responseTokenCount: number;
   totalTokenCount: number;
-  promptTokensDetails?: { modality: "TEXT"; tokenCount: number }[];
+  promptTokensDetails?: ModalityTokenCount[];
   responseTokensDetails: { modality: "TEXT"; tokenCount: number }[];
 }
 

@@ -4,6 +4,10 @@ import type { WebSocket } from "ws";
 import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
 import { ApiError, errorBody, invalidArgument, permissionDenied } from "../http/errors.js";
 import { generationStreams } from "../http/generation.js";
+import type { FileStore } from "../files/file-store.js";
+import { fileUriResolver } from "../files/resolve.js";
+import { loadReferencedFiles } from "../gemini/media.js";
+import type { Content } from "../gemini/protocol.js";
 import type { ServerMetrics } from "../serving/metrics.js";
 import type { StreamTracker } from "../http/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
@@ -30,6 +34,8 @@ export interface LiveRoutesOptions {
   limits: LiveServerLimits;
   /** How long a shutting-down server lets a reply in progress finish (the goAway's timeLeft). */
   drainNoticeMs: number;
+  /** Uploaded files, for fileData parts in clientContent turns. */
+  files?: FileStore;
 }
 
 const SERVICE = "GenerativeService";
@@ -48,7 +54,7 @@ async function notUpgraded(_request: FastifyRequest, reply: FastifyReply): Promi
  * through the same admission, function calling and metering as REST generations.
  */
 export async function liveRoutes(app: FastifyInstance, options: LiveRoutesOptions): Promise<void> {
-  const { models, keys, metrics, streams, chunkWindowMs, limits } = options;
+  const { models, keys, metrics, streams, chunkWindowMs, limits, files } = options;
   const sessions = new Set<LiveSession>();
   const resumption = new ResumptionStore();
   await app.register(websocket, {
@@ -97,6 +103,7 @@ export async function liveRoutes(app: FastifyInstance, options: LiveRoutesOption
       onTurn: () => metrics.liveTurns.inc(),
       onFault: (error) => request.log.error({ err: error }, "Live session failed"),
       resumption,
+      ...(files ? { loadFiles: (contents: Content[]) => loadReferencedFiles(contents, fileUriResolver(files, request.host)) } : {}),
     });
     sessions.add(session);
     metrics.liveSessions.inc();

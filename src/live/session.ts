@@ -4,6 +4,7 @@ import { parseBody } from "../http/validate.js";
 import type { Content } from "../gemini/protocol.js";
 import { ClientMessageSchema, type ClientMessage, type LiveServerMessage } from "./protocol.js";
 import type { ResumptionStore } from "./resumption.js";
+import { SessionMedia } from "./session-media.js";
 import {
   clientContentTurns,
   generationCompleteMessage,
@@ -61,6 +62,8 @@ export interface LiveSessionDeps {
   onFault?(error: unknown): void;
   /** Where resumable sessions keep their state across reconnects. */
   resumption?: ResumptionStore;
+  /** The bytes of the uploaded files that fileData parts name (absent: fileData is refused). */
+  loadFiles?(contents: Content[]): Promise<ReadonlyMap<string, { mimeType: string; data: string }>>;
 }
 
 /** The abort reason of a reply that new input interrupted (barge-in). */
@@ -93,6 +96,7 @@ export class LiveSession {
   private resumptionHandle: string | undefined;
   private resumable = false;
   private readonly history: Content[] = [];
+  private readonly media: SessionMedia;
   private reply: Reply | undefined;
   private pendingCalls: FunctionCall[] = [];
   private closed = false;
@@ -102,6 +106,7 @@ export class LiveSession {
   private readonly lifeTimers: NodeJS.Timeout[] = [];
 
   constructor(private readonly deps: LiveSessionDeps) {
+    this.media = new SessionMedia(deps.loadFiles);
     const { setupTimeoutMs, maxSessionMs, goAwayNoticeMs } = deps.limits;
     this.idleTimer = setTimeout(() => this.fail(invalidArgument(`No setup message arrived within ${setupTimeoutMs / 1000} s.`)), setupTimeoutMs);
     this.lifeTimers.push(
@@ -137,11 +142,12 @@ export class LiveSession {
     if (kinds.length !== 1) {
       throw invalidArgument(`A Live client message holds exactly one of setup, client_content, realtime_input, tool_response (got ${kinds.join(", ") || "none"}).`);
     }
-    if (message.setup) return this.setup(message.setup);
+    if (message.setup) return await this.setup(message.setup);
     if (!this.config) throw invalidArgument("The first message of a session must be setup.");
     this.resetIdle();
     if (message.clientContent) {
       const { turns, reply } = clientContentTurns(message.clientContent);
+      await this.media.take(turns, this.engine!.info);
       await this.interrupt();
       this.history.push(...turns);
       if (reply) this.answer();
@@ -165,7 +171,7 @@ export class LiveSession {
     }
   }
 
-  private setup(setup: NonNullable<ClientMessage["setup"]>): void {
+  private async setup(setup: NonNullable<ClientMessage["setup"]>): Promise<void> {
     if (this.config) throw invalidArgument("setup may be sent only once, as the first message of a session.");
     const model = setupModel(setup);
     const engine = this.deps.resolveEngine(model);
@@ -173,8 +179,8 @@ export class LiveSession {
       throw notFound(`models/${model} is not found for API version ${this.deps.version}, or is not supported for bidiGenerateContent.`);
     }
     this.config = toLiveConfig(setup);
-    if (setup.sessionResumption) this.resume(setup.sessionResumption.handle, model);
     this.engine = engine;
+    if (setup.sessionResumption) await this.resume(setup.sessionResumption.handle, model);
     this.model = model;
     this.send(setupCompleteMessage());
     this.issueHandle();
@@ -182,13 +188,14 @@ export class LiveSession {
   }
 
   /** Session resumption: a handle given takes over that session's history; either way, handles are issued from now on. */
-  private resume(handle: string | undefined, model: string): void {
+  private async resume(handle: string | undefined, model: string): Promise<void> {
     const store = this.deps.resumption;
     if (!store) throw invalidArgument("setup.session_resumption is not served by this server.");
     if (handle !== undefined) {
       const state = store.take(handle);
       if (!state) throw invalidArgument("setup.session_resumption.handle is unknown, used or expired; start a new session.");
       if (state.model !== model) throw invalidArgument(`setup.session_resumption.handle resumes a session with ${state.model}, not ${model}.`);
+      await this.media.loadFiles(state.history);
       this.history.push(...state.history);
     }
     this.resumable = true;
@@ -227,7 +234,7 @@ export class LiveSession {
     const untrack = this.deps.track(controller);
     reply.done = (async () => {
       try {
-        const request = toTurnRequest(this.config!, this.history, controller.signal, afterToolResponse);
+        const request = toTurnRequest(this.config!, this.history, controller.signal, afterToolResponse, this.media.context(engine.info));
         for await (const event of this.deps.generate(engine, request)) {
           if (controller.signal.aborted) break;
           this.deliver(event, reply);

@@ -1,7 +1,9 @@
 import type { FunctionCall, GenerateRequest, SamplingOptions, TokenUsage, ToolUse } from "../engines/engine.js";
 import { ApiError, invalidArgument, type GoogleStatus } from "../http/errors.js";
 import type { Content } from "../gemini/protocol.js";
+import type { MediaContext } from "../gemini/media.js";
 import { toPromptInput, toSampling, toToolUse } from "../gemini/translate.js";
+import { promptTokensDetails } from "../serving/media-usage.js";
 import type { ClientContent, LiveServerMessage, LiveUsageMetadata, RealtimeInput, Setup, ToolResponse } from "./protocol.js";
 
 /** Pure translation between Live messages and the engine's requests and events (no sockets here). */
@@ -41,12 +43,15 @@ export function toLiveConfig(setup: Setup): LiveConfig {
   return { sampling, ...(tools ? { tools } : {}), ...(setup.systemInstruction ? { systemInstruction: setup.systemInstruction } : {}) };
 }
 
-/** The engine request for the next reply: the whole history, so turn N's prompt starts with turns 1…N-1. */
-export function toTurnRequest(config: LiveConfig, history: Content[], signal: AbortSignal, afterToolResponse = false): GenerateRequest {
+/**
+ * The engine request for the next reply: the whole history, so turn N's prompt starts with turns
+ * 1…N-1. `media`: the files its fileData parts name and the model that must take its media parts.
+ */
+export function toTurnRequest(config: LiveConfig, history: Content[], signal: AbortSignal, afterToolResponse = false, media?: MediaContext): GenerateRequest {
   // After a tool response the model may answer in words; in mode ANY it would be forced to call again forever.
   const tools = afterToolResponse && config.tools?.mode === "ANY" ? { ...config.tools, mode: "AUTO" as const, allowed: undefined } : config.tools;
   return {
-    prompt: toPromptInput(history, config.systemInstruction),
+    prompt: toPromptInput(history, config.systemInstruction, media),
     sampling: config.sampling,
     ...(tools ? { tools } : {}),
     malformedCallsEnd: false,
@@ -102,7 +107,7 @@ export const goAwayMessage = (timeLeftMs: number): LiveServerMessage => ({ goAwa
 export function toLiveUsage(usage: TokenUsage): LiveUsageMetadata {
   const prompt = usage.promptTokens;
   return {
-    ...(prompt === undefined ? {} : { promptTokenCount: prompt, promptTokensDetails: [{ modality: "TEXT" as const, tokenCount: prompt }] }),
+    ...(prompt === undefined ? {} : { promptTokenCount: prompt, promptTokensDetails: promptTokensDetails(prompt, usage.promptMedia) }),
     ...(usage.cachedPromptTokens > 0 ? { cachedContentTokenCount: usage.cachedPromptTokens } : {}),
     responseTokenCount: usage.outputTokens,
     totalTokenCount: (prompt ?? 0) + usage.outputTokens,

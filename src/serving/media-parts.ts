@@ -1,4 +1,4 @@
-import type { InputKind, PromptInput } from "../engines/engine.js";
+import type { InputKind, MediaModality, PromptInput } from "../engines/engine.js";
 
 /**
  * What the server does with media parts, whichever surface they came in on: which MIME types it
@@ -51,7 +51,7 @@ export const IMAGE_TOKENS = 258;
 export const AUDIO_TOKENS_PER_SECOND = 32;
 export const PDF_PAGE_TOKENS = 258;
 
-export type Modality = "TEXT" | "IMAGE" | "AUDIO" | "DOCUMENT";
+export type Modality = "TEXT" | MediaModality;
 
 function wavSeconds(bytes: Buffer): number | undefined {
   if (bytes.length < 44 || bytes.toString("ascii", 0, 4) !== "RIFF" || bytes.toString("ascii", 8, 12) !== "WAVE") return undefined;
@@ -80,11 +80,11 @@ export function mediaTokens(kind: InputKind, data: string): number {
   return Math.max(1, Math.ceil(seconds * AUDIO_TOKENS_PER_SECOND));
 }
 
-const MODALITY: Record<InputKind, Modality> = { image: "IMAGE", audio: "AUDIO", pdf: "DOCUMENT" };
+const MODALITY: Record<InputKind, MediaModality> = { image: "IMAGE", audio: "AUDIO", pdf: "DOCUMENT" };
 
 /** The media tokens of a prompt per modality (TEXT not included: the engine counts text). */
-export function mediaTokensByModality(prompt: PromptInput): Map<Modality, number> {
-  const counts = new Map<Modality, number>();
+export function mediaTokensByModality(prompt: PromptInput): Map<MediaModality, number> {
+  const counts = new Map<MediaModality, number>();
   for (const turn of prompt.turns) {
     for (const part of turn.parts ?? []) {
       if (part.type !== "media") continue;

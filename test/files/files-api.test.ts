@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { ApiError as SdkApiError, createPartFromBase64, createPartFromUri, createUserContent, GoogleGenAI, type File as GenaiFile } from "@google/genai";
+import { ApiError as SdkApiError, createPartFromBase64, createPartFromUri, createUserContent, GoogleGenAI, type File as GenaiFile, type GenerateContentResponseUsageMetadata } from "@google/genai";
 import { GoogleGenAI as GoogleGenAIv2 } from "google-genai-v2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
@@ -38,6 +38,7 @@ afterAll(async () => {
 });
 
 const sdk = (apiVersion?: string) => new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl: server.url, ...(apiVersion ? { apiVersion } : {}) } });
+// Google's sha256Hash is the base64 of the hex digest: a real upload's "MTgzNjUw…ZQ==" decodes to 64 hex digits (googleapis/js-genai#381).
 const sha256 = (bytes: Buffer) => Buffer.from(createHash("sha256").update(bytes).digest("hex")).toString("base64");
 
 async function sdkError(promise: Promise<unknown>): Promise<SdkApiError> {
@@ -56,6 +57,8 @@ describe("the Files API through @google/genai", () => {
     uploaded.pdf = await sdk().files.upload({ file: path.join(work, "page.pdf") });
     for (const [kind, bytes, mime] of [["png", png, "image/png"], ["wav", wav, "audio/wav"], ["pdf", pdf, "application/pdf"]] as const) {
       const file = uploaded[kind]!;
+      // Google sets downloadUri on generated files only; an uploaded one has none.
+      expect(file.downloadUri).toBeUndefined();
       expect(file.name).toMatch(/^files\/[a-z0-9]{12}$/);
       expect(file.mimeType).toBe(mime);
       expect(file.sizeBytes).toBe(String(bytes.length));
@@ -86,8 +89,12 @@ describe("the Files API through @google/genai", () => {
 
     const extra = await sdk().files.upload({ file: new Blob([Buffer.from("scratch")], { type: "text/plain" }) });
     await sdk().files.delete({ name: extra.name! });
-    expect((await sdkError(sdk().files.get({ name: extra.name! }))).status).toBe(404);
-    expect((await sdkError(sdk().files.delete({ name: extra.name! }))).status).toBe(404);
+    // Google answers a file that is not there (deleted, expired, never uploaded) with 403, not 404.
+    const gone = await sdkError(sdk().files.get({ name: extra.name! }));
+    expect(gone.status).toBe(403);
+    expect(gone.message).toContain(`You do not have permission to access the File ${extra.name!.slice(6)} or it may not exist.`);
+    expect((await sdkError(sdk().files.delete({ name: extra.name! }))).status).toBe(403);
+    expect((await sdkError(sdk().files.get({ name: "files/does-not-exist" }))).status).toBe(403);
   });
 
   it("serves the same files under v1beta and v1alpha (older SDKs and Python upload to /upload/v1beta)", async () => {
@@ -153,6 +160,60 @@ describe("the Files API through @google/genai", () => {
     expect(content[6]).toEqual({ type: "text", text: "Thanks." });
   });
 
+  it("splits the engine's prompt count per modality: every chunk of a stream and the whole response", async () => {
+    const details = (usage: GenerateContentResponseUsageMetadata | undefined) => usage?.promptTokensDetails?.map(({ modality, tokenCount }) => ({ modality, tokenCount }));
+    try {
+      // The upstream counts 300 prompt tokens, images included: the image gets its 258, TEXT the rest.
+      upstream.promptTokens = 300;
+      const stream = await sdk().models.generateContentStream({
+        model: "vision",
+        contents: createUserContent(["What is in this picture?", createPartFromBase64(png.toString("base64"), "image/png")]),
+      });
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      expect(chunks.length).toBeGreaterThan(1);
+      for (const chunk of chunks) {
+        expect(chunk.usageMetadata?.promptTokenCount).toBe(300);
+        expect(details(chunk.usageMetadata)).toEqual([
+          { modality: "TEXT", tokenCount: 42 },
+          { modality: "IMAGE", tokenCount: 258 },
+        ]);
+      }
+
+      const whole = await sdk().models.generateContent({
+        model: "vision",
+        contents: createUserContent(["Describe both:", createPartFromUri(uploaded.png!.uri!, "image/png"), createPartFromUri(uploaded.wav!.uri!, "audio/wav")]),
+      });
+      expect(whole.usageMetadata?.promptTokenCount).toBe(300);
+      // 32 tokens a second of audio: the WAV is 0.25 s.
+      expect(details(whole.usageMetadata)).toEqual([
+        { modality: "TEXT", tokenCount: 34 },
+        { modality: "IMAGE", tokenCount: 258 },
+        { modality: "AUDIO", tokenCount: 8 },
+      ]);
+
+      // An engine that counts media below the rates (2 images and a PDF page are 774 at the rates):
+      // the media shares its 100 in proportion and the details still add up to promptTokenCount.
+      upstream.promptTokens = 100;
+      const small = await sdk().models.generateContent({
+        model: "vision",
+        contents: createUserContent(["Compare:", createPartFromUri(uploaded.png!.uri!, "image/png"), createPartFromUri(uploaded.pdf!.uri!, "application/pdf"), createPartFromBase64(png.toString("base64"), "image/png")]),
+      });
+      expect(small.usageMetadata?.promptTokenCount).toBe(100);
+      expect(details(small.usageMetadata)).toEqual([
+        { modality: "TEXT", tokenCount: 1 },
+        { modality: "IMAGE", tokenCount: 66 },
+        { modality: "DOCUMENT", tokenCount: 33 },
+      ]);
+
+      // Text alone: TEXT alone, as before.
+      const plain = await sdk().models.generateContent({ model: "vision", contents: "Hello" });
+      expect(details(plain.usageMetadata)).toEqual([{ modality: "TEXT", tokenCount: 100 }]);
+    } finally {
+      upstream.promptTokens = 300;
+    }
+  });
+
   it("a model that takes no images answers an image part with 400 naming the part, the MIME type and the model", async () => {
     upstream.requests.length = 0;
     for (const model of ["stories-260k", "blind"]) {
@@ -178,8 +239,8 @@ describe("the Files API through @google/genai", () => {
     const missing = await sdkError(
       sdk().models.generateContent({ model: "vision", contents: createUserContent([createPartFromUri(`${server.url}/v1beta/files/nosuchfile`, "image/png")]) }),
     );
-    expect(missing.status).toBe(404);
-    expect(missing.message).toContain("files/nosuchfile");
+    expect(missing.status).toBe(403);
+    expect(missing.message).toContain("You do not have permission to access the File nosuchfile or it may not exist.");
     const video = await sdkError(sdk().models.generateContent({ model: "vision", contents: createUserContent([createPartFromBase64("AAAA", "video/mp4")]) }));
     expect(video.message).toMatch(/MIME type .*video\/mp4.* is not supported/);
   });

@@ -216,7 +216,7 @@ describe("files on disk", () => {
       expect(again.expirationTime).toBe(file.expirationTime);
       const download = await fetch(`${second.url}/v1/${file.name}:download?alt=media`, { headers: { "x-goog-api-key": KEY } });
       expect(Buffer.from(await download.arrayBuffer()).equals(data)).toBe(true);
-      expect((await fetch(`${second.url}/v1/files/orphan`, { headers: { "x-goog-api-key": KEY } })).status).toBe(404);
+      expect((await fetch(`${second.url}/v1/files/orphan`, { headers: { "x-goog-api-key": KEY } })).status).toBe(403); // Google's answer for a file that is not there
       expect((await readdir(path.join(dataDir, "files"))).sort()).toEqual([`${file.name!.slice(6)}.bin`, `${file.name!.slice(6)}.json`].sort());
       // An upload the first server did not finish is gone with it.
       expect((await chunk(unfinished.replace(first.url, second.url), "upload", 50, bytes(50))).status).toBe(404);
@@ -235,7 +235,8 @@ describe("files on disk", () => {
       expect((await ai.files.get({ name: file.name! })).name).toBe(file.name);
       await waitFor(async () => (await readdir(path.join(dataDir, "files"))).length === 0, 10_000);
       const gone = await fetch(`${short.url}/v1/${file.name}`, { headers: { "x-goog-api-key": KEY } });
-      expect(gone.status).toBe(404);
+      expect(gone.status).toBe(403);
+      expect(((await gone.json()) as { error: { message: string } }).error.message).toBe(`You do not have permission to access the File ${file.name!.slice(6)} or it may not exist.`);
       const listed = await ai.files.list();
       expect(listed.page).toEqual([]);
     } finally {

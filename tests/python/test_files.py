@@ -71,9 +71,11 @@ class Recorder(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers["content-length"])
         Recorder.requests.append(json.loads(self.rfile.read(length)))
+        # Usage on every chunk (vLLM's continuous usage stats): 300 prompt tokens, media included.
+        usage = {"prompt_tokens": 300, "completion_tokens": 1}
         chunks = [
-            {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "seen"}, "finish_reason": None}]},
-            {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 9, "completion_tokens": 1}},
+            {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "seen"}, "finish_reason": None}], "usage": usage},
+            {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage},
         ]
         body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks).encode() + b"data: [DONE]\n\n"
         self.send_response(200)
@@ -102,6 +104,7 @@ def media_server():
 
 
 def sha256_b64(data: bytes) -> str:
+    # Google's encoding: base64 of the hex digest (googleapis/js-genai#381 shows a real one).
     return base64.b64encode(hashlib.sha256(data).hexdigest().encode()).decode()
 
 
@@ -129,12 +132,20 @@ def test_upload_get_list_download_delete(media_server):
     listed = {f.name for f in client.files.list(config={"page_size": 2})}
     assert listed == {f.name for f in uploaded.values()}
     assert client.files.download(file=uploaded["b.wav"].name) == blobs["b.wav"][0]
-    assert client.files.download(file=uploaded["c.pdf"]) == blobs["c.pdf"][0]  # a File object: its download_uri
+    # As at Google, an uploaded File has no download_uri (only generated files do), so the SDK
+    # refuses to download it as a File object; by name it is served all the same.
+    assert uploaded["c.pdf"].download_uri is None
+    with pytest.raises(ValueError, match="uploaded files can't be downloaded"):
+        client.files.download(file=uploaded["c.pdf"])
+    assert client.files.download(file=uploaded["c.pdf"].name) == blobs["c.pdf"][0]
 
     client.files.delete(name=uploaded["c.pdf"].name)
     with pytest.raises(errors.ClientError) as caught:
         client.files.get(name=uploaded["c.pdf"].name)
-    assert caught.value.code == 404
+    # Google's answer for a file that is not there: 403, in these words.
+    assert caught.value.code == 403
+    assert caught.value.status == "PERMISSION_DENIED"
+    assert f"You do not have permission to access the File {uploaded['c.pdf'].name[6:]} or it may not exist." in caught.value.message
 
 
 def test_uploaded_and_inline_parts_reach_the_upstream_in_order(media_server):
@@ -162,6 +173,30 @@ def test_uploaded_and_inline_parts_reach_the_upstream_in_order(media_server):
         {"type": "text", "text": "What do you hear?"},
         {"type": "input_audio", "input_audio": {"data": base64.b64encode(wav).decode(), "format": "wav"}},
     ]
+
+
+def details(usage: types.GenerateContentResponseUsageMetadata | None) -> list[tuple[str, int]]:
+    return [(d.modality.value, d.token_count) for d in (usage.prompt_tokens_details or [])] if usage else []
+
+
+def test_usage_splits_the_prompt_count_per_modality(media_server):
+    srv, work = media_server
+    client = srv.client()
+    wav = make_wav(8000)  # 1 s at 8 kHz: 32 tokens at 32 a second
+    (work / "one-second.wav").write_bytes(wav)
+    file = client.files.upload(file=str(work / "one-second.wav"), config={"mime_type": "audio/wav"})
+    contents = ["Look and listen:", types.Part.from_bytes(data=make_png(), mime_type="image/png"), file]
+
+    chunks = list(client.models.generate_content_stream(model="vision", contents=contents))
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert chunk.usage_metadata.prompt_token_count == 300
+        assert details(chunk.usage_metadata) == [("TEXT", 300 - 258 - 32), ("IMAGE", 258), ("AUDIO", 32)]
+
+    whole = client.models.generate_content(model="vision", contents=contents)
+    assert whole.usage_metadata.prompt_token_count == 300
+    assert details(whole.usage_metadata) == [("TEXT", 300 - 258 - 32), ("IMAGE", 258), ("AUDIO", 32)]
+    assert sum(count for _, count in details(whole.usage_metadata)) == whole.usage_metadata.prompt_token_count
 
 
 def test_a_model_without_image_input_names_itself(media_server):
