@@ -8,6 +8,9 @@ import { defaultThreads, type FlashAttentionMode } from "../engines/llama/llama-
 import { RunnerEngine } from "../engines/llama/runner-engine.js";
 import { OpenAiUpstreamEngine } from "../engines/upstream/openai-upstream.js";
 import { isUpstreamSource, parseUpstreamSource } from "../engines/upstream/upstream-spec.js";
+import { DEFAULT_PARALLEL } from "../engines/llama/llama-engine.js";
+import { LlamaServerEngine } from "../engines/llama-server/llama-server-engine.js";
+import type { LocalEngine } from "./engine-choice.js";
 
 export interface EngineSettings {
   modelsDir: string;
@@ -28,12 +31,27 @@ export interface EngineSettings {
   stateDir?: string;
   /** Flash attention: auto (llama.cpp's choice), on or off (faster on the CPU alone). */
   flashAttention?: FlashAttentionMode;
+  /** Which engine runs GGUF models (see chooseLocalEngine); node-llama-cpp when absent. */
+  localEngine?: LocalEngine;
 }
 
 /** An upstream engine for `openai:` sources; otherwise finds (or downloads) the GGUF and loads it. */
 export async function createEngine(spec: ModelSpec, settings: EngineSettings): Promise<Engine> {
   if (isUpstreamSource(spec.source)) return OpenAiUpstreamEngine.connect(parseUpstreamSource(spec.id, spec.source));
   const modelPath = await ensureModelFile(spec.source, { modelsDir: settings.modelsDir, progress: settings.progress, sha256: spec.sha256 });
+  if (settings.localEngine?.kind === "llama-server") {
+    // llama-server picks its own thread count (the machine's cores) unless told.
+    return LlamaServerEngine.start({
+      id: spec.id,
+      modelPath,
+      binary: settings.localEngine.binary.path,
+      threads: settings.threads,
+      parallel: settings.parallel ?? DEFAULT_PARALLEL,
+      contextSize: settings.contextSize,
+      flashAttention: settings.flashAttention,
+      onRestart: () => settings.onRunnerRestart?.(spec.id),
+    });
+  }
   const options: LlamaEngineOptions = {
     id: spec.id,
     modelPath,

@@ -13,8 +13,10 @@ import type { ModelRegistry } from "../models/registry.js";
 import { AdmittedEngine } from "../serving/admission.js";
 import { newStateDir, removeOrphanedStateDirs, removeStateDir } from "../engines/llama/state-dirs.js";
 import { isUpstreamSource } from "../engines/upstream/upstream-spec.js";
+import { defaultDataDir } from "../files/data-dir.js";
+import { chooseLocalEngine, type EngineChoiceSettings } from "./engine-choice.js";
 
-export interface ServeOptions extends EngineSettings {
+export interface ServeOptions extends EngineSettings, Omit<EngineChoiceSettings, "dataDir"> {
   models: ModelRegistry;
   host: string;
   port: number;
@@ -67,9 +69,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (orphans.length > 0) logger.info({ removed: orphans, dir: stateParent }, "removed cached-content state directories of servers no longer running");
   const stateDir = newStateDir(stateParent);
   const removeOwnStateDir = (): Promise<void> => removeStateDir(stateDir);
+  const hasLocalModels = options.models.specs.some((spec) => !isUpstreamSource(spec.source));
+  const localEngine = hasLocalModels ? await chooseLocalEngine({ ...options, dataDir: options.files?.dataDir ?? defaultDataDir() }) : undefined;
+  if (localEngine?.kind === "llama-server") logger.info({ binary: localEngine.binary.path, version: localEngine.version }, "llama-server engine");
   await options.models.loadAll(async (spec) => {
+    const upstreamModel = isUpstreamSource(spec.source);
+    logger.info(
+      upstreamModel ? { model: spec.id, engine: "openai-upstream", reason: "an --upstream model" } : { model: spec.id, engine: localEngine?.kind, reason: localEngine?.reason },
+      "engine chosen",
+    );
     const engine = await createEngine(spec, {
       ...options,
+      localEngine,
       stateDir,
       parallel,
       chunkWindowMs: options.chunkWindowMs ?? DEFAULT_CHUNK_WINDOW_MS,
@@ -78,7 +89,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         logger.error({ model: id }, "model runner crashed and was restarted");
       },
     });
-    return new AdmittedEngine(engine, isUpstreamSource(spec.source) ? upstream : local);
+    return new AdmittedEngine(engine, upstreamModel ? upstream : local);
   }).catch(async (error: unknown) => {
     await removeOwnStateDir();
     throw error;

@@ -52,6 +52,12 @@ export function toChatMessages(prompt: PromptInput): ChatMessage[] {
   return messages;
 }
 
+/** A prompt as plain text to continue: the system instruction, a blank line, then the turns one per line (as the local engine lays it out). */
+export function plainPrompt(prompt: PromptInput): string {
+  const body = prompt.turns.map((turn) => turn.text).join("\n");
+  return prompt.systemInstruction ? `${prompt.systemInstruction}\n\n${body}` : body;
+}
+
 /** Upstream HTTP statuses in Google's terms: 429 stays 429, 4xx is the caller's, the rest is 503. */
 function upstreamError(status: number, detail: string, id: string): ApiError {
   const message = `Upstream engine for ${id} answered ${status}: ${detail.slice(0, 500)}`;
@@ -210,9 +216,11 @@ export class OpenAiUpstreamEngine implements Engine {
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
     const { sampling } = request;
+    // A raw prompt is continued as plain text through /completions where the upstream is known to serve it.
+    const plain = request.prompt.raw === true && this.spec.completions === true;
     const body = {
       model: this.spec.model,
-      messages: toChatMessages(request.prompt),
+      ...(plain ? { prompt: plainPrompt(request.prompt) } : { messages: toChatMessages(request.prompt) }),
       stream: true,
       // vLLM (and SGLang) can put usage on every chunk: the prompt's count is then known from the first.
       stream_options: { include_usage: true, ...(this.spec.reasoning === "vllm" ? { continuous_usage_stats: true } : {}) },
@@ -226,14 +234,14 @@ export class OpenAiUpstreamEngine implements Engine {
       frequency_penalty: sampling.frequencyPenalty,
       response_format: this.responseFormat(sampling.constraint),
       ...(sampling.logprobs === undefined ? {} : { logprobs: true, top_logprobs: sampling.logprobs }),
-      ...toolFields(request.tools),
+      ...(plain ? {} : toolFields(request.tools)),
       ...reasoningFields(this.spec.reasoning ?? "openai", request.thinking),
     };
     this.inFlight++;
     try {
       let response: Awaited<ReturnType<typeof undiciRequest>>;
       try {
-        response = await undiciRequest(`${this.spec.baseUrl}/chat/completions`, {
+        response = await undiciRequest(`${this.spec.baseUrl}/${plain ? "completions" : "chat/completions"}`, {
           method: "POST",
           headers: this.headers(),
           body: JSON.stringify(body),
@@ -278,7 +286,7 @@ export class OpenAiUpstreamEngine implements Engine {
           if (choice?.finish_reason) finishReason = upstreamFinishReason(choice.finish_reason);
           calls.add(choice?.delta?.tool_calls);
           const thought = deltaReasoning(choice?.delta);
-          const text: unknown = choice?.delta?.content;
+          const text: unknown = choice?.delta?.content ?? choice?.text; // chat completions, or /completions' text
           const hasText = typeof text === "string" && text.length > 0;
           // Counted here until the upstream's own count arrives (every chunk with vLLM's continuous usage, else the last).
           if (thought) usage.thoughtTokens = (usage.thoughtTokens ?? 0) + 1;

@@ -13,6 +13,8 @@ export interface UpstreamSpec {
   inputKinds?: InputKind[];
   /** Which request fields carry thinkingConfig / reasoning_effort (see reasoning-fields.ts); default openai. */
   reasoning?: ReasoningDialect;
+  /** Raw prompts (legacy completions, models without a chat template) go to its /completions as plain text; otherwise they are sent as chat. */
+  completions?: boolean;
 }
 
 const INPUT_KINDS: readonly string[] = ["image", "audio", "pdf"];

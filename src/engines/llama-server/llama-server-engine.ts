@@ -1,0 +1,230 @@
+import { randomUUID } from "node:crypto";
+import { ApiError } from "../../base/api-error.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
+import { EngineError } from "../engine.js";
+import { OpenAiUpstreamEngine, plainPrompt } from "../upstream/openai-upstream.js";
+import { readModelFacts, type ModelFacts } from "./model-facts.js";
+import { embeddingArgs, generationArgs, slotContext, type LlamaServerModel } from "./server-args.js";
+import { LlamaServerProcess, type ProcessExit } from "./server-process.js";
+import { ServerEndpoints } from "./server-endpoints.js";
+
+export const ENGINE_NAME = "llama-server";
+
+export interface LlamaServerEngineOptions extends LlamaServerModel {
+  binary: string;
+  /** Called when the generation server died and a new one is being started. */
+  onRestart?: (exit: ProcessExit) => void;
+}
+
+/** A running llama-server and the clients that talk to it. */
+interface Running {
+  process: LlamaServerProcess;
+  /** Generation and embeddings over the OpenAI wire, as for any OpenAI-compatible upstream. */
+  upstream: OpenAiUpstreamEngine;
+  /** llama-server's own endpoints: /tokenize, /apply-template, /completion. */
+  endpoints: ServerEndpoints;
+}
+
+/** Its connection pools; closing twice (on exit and on close) is fine. */
+async function closeClients(running: Running): Promise<void> {
+  await Promise.all([running.upstream.close(), running.endpoints.close()].map((closing) => closing.catch(() => {})));
+}
+
+const exitText = (exit: ProcessExit): string => exit.signal ?? `exit code ${exit.code}`;
+
+/**
+ * A GGUF model served by llama.cpp's own llama-server, started and supervised here: one child per
+ * model on a loopback port, driven over its HTTP API (generation through the OpenAI upstream
+ * client). If the child dies, the streams it served end with an EngineError and a new child is
+ * started; a failed start is tried again on the next request. Embeddings get a second child on
+ * first use (see embeddingArgs).
+ */
+export class LlamaServerEngine implements Engine {
+  readonly info: ModelInfo;
+  private generation: Promise<Running> | undefined;
+  private embedding: Promise<Running> | undefined;
+  private closing = false;
+  private active = 0;
+  restarts = 0;
+
+  private constructor(
+    private readonly options: LlamaServerEngineOptions,
+    private readonly facts: ModelFacts,
+  ) {
+    const context = slotContext(options, facts);
+    this.info = {
+      id: options.id,
+      displayName: options.id,
+      description: `${facts.description}, run locally by llama.cpp's llama-server`,
+      inputTokenLimit: context,
+      outputTokenLimit: context,
+      hasChatTemplate: facts.hasChatTemplate,
+      canEmbed: true,
+      // llama-server renders tools with the model's template and parses the calls itself.
+      nativeTools: true,
+    };
+  }
+
+  static async start(options: LlamaServerEngineOptions): Promise<LlamaServerEngine> {
+    const engine = new LlamaServerEngine(options, await readModelFacts(options.modelPath));
+    await engine.generationServer();
+    return engine;
+  }
+
+  /** The generation server's process id (for tests and logs); undefined while none runs. */
+  async pid(): Promise<number | undefined> {
+    return (await this.generation?.catch(() => undefined))?.process.pid;
+  }
+
+  private generationServer(): Promise<Running> {
+    this.generation ??= this.launch("generation", generationArgs(this.options, this.facts));
+    return this.generation;
+  }
+
+  private embeddingServer(): Promise<Running> {
+    this.embedding ??= this.launch("embedding", embeddingArgs(this.options, this.facts));
+    return this.embedding;
+  }
+
+  private launch(role: "generation" | "embedding", args: string[]): Promise<Running> {
+    const label = `${this.options.id}${role === "embedding" ? " (embeddings)" : ""}`;
+    const started = LlamaServerProcess.start({ binary: this.options.binary, args, label }).then((process) => {
+      const upstream = new OpenAiUpstreamEngine(
+        { id: this.options.id, baseUrl: `${process.baseUrl}/v1`, model: this.options.id, reasoning: "llama-server", completions: true },
+        // A local child either answers or has died (which ends the stream at once): no read timeout.
+        { connectMs: 5_000, readMs: 0 },
+      );
+      const running: Running = { process, upstream, endpoints: new ServerEndpoints(process.baseUrl, label) };
+      void process.exited.then((exit) => this.onExit(role, started, running, exit));
+      return running;
+    });
+    started.catch(() => {
+      // A failed start is forgotten, so the next request tries again.
+      if (role === "generation" && this.generation === started) this.generation = undefined;
+      if (role === "embedding" && this.embedding === started) this.embedding = undefined;
+    });
+    return started;
+  }
+
+  private onExit(role: "generation" | "embedding", started: Promise<Running>, running: Running, exit: ProcessExit): void {
+    void closeClients(running);
+    if (role === "embedding") {
+      if (this.embedding === started) this.embedding = undefined; // started again on the next embed
+      return;
+    }
+    if (this.generation === started) this.generation = undefined;
+    if (this.closing) return;
+    this.restarts++;
+    this.options.onRestart?.(exit);
+    // Started again now, so the next request finds it loading or ready; a failure waits for that request.
+    this.generationServer().catch(() => {});
+  }
+
+  /**
+   * Runs `work` against a server; a transport failure while the child dies (a dropped connection
+   * can come just before the exit is seen) becomes the crash's EngineError.
+   */
+  private async guarded<T>(running: Running, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw await this.crashOr(running, error);
+    }
+  }
+
+  private async crashOr(running: Running, error: unknown): Promise<unknown> {
+    const transport = !(error instanceof ApiError) || error.status === "UNAVAILABLE" || error.status === "DEADLINE_EXCEEDED";
+    const exit = transport ? await running.process.exitsWithin(1_000) : undefined;
+    if (!exit) return error;
+    return new EngineError(`The llama-server for ${this.options.id} crashed (${exitText(exit)}); it is being restarted.`, { cause: error });
+  }
+
+  /** What this engine cannot serve is refused before anything is sent, naming the engine. */
+  private refuseUnsupported(request: GenerateRequest): void {
+    if (request.sampling.constraint?.kind === "enum") {
+      throw new ApiError("INVALID_ARGUMENT", `text/x.enum output (responseMimeType with an enum schema) is not available on the ${ENGINE_NAME} engine serving ${this.options.id}; use a JSON schema with an enum, or --engine node-llama-cpp.`);
+    }
+    if (this.isPlain(request.prompt) && request.tools && request.tools.mode !== "NONE") {
+      throw new ApiError("INVALID_ARGUMENT", `Function calling needs a chat template, and ${this.options.id} (on the ${ENGINE_NAME} engine) is continued as plain text.`);
+    }
+    if (request.sampling.constraint?.kind === "function-call") {
+      throw new ApiError("INVALID_ARGUMENT", `Grammar-constrained function calls are not available on the ${ENGINE_NAME} engine serving ${this.options.id}.`);
+    }
+  }
+
+  async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
+    this.refuseUnsupported(request);
+    const running = await this.generationServer();
+    request.signal?.throwIfAborted();
+    this.active++;
+    try {
+      // A model without a chat template continues plain text, as a raw prompt does (through /v1/completions).
+      const plain = this.isPlain(request.prompt) && !request.prompt.raw;
+      yield* running.upstream.generate(plain ? { ...request, prompt: { ...request.prompt, raw: true } } : request);
+    } catch (error) {
+      if (request.signal?.aborted) return;
+      throw await this.crashOr(running, error);
+    } finally {
+      this.active--;
+    }
+  }
+
+  private isPlain(prompt: PromptInput): boolean {
+    return prompt.raw === true || !this.facts.hasChatTemplate;
+  }
+
+  /** The prompt as the model reads it: through its chat template (as /v1/chat/completions renders it), or plain. */
+  private async promptText(running: Running, prompt: PromptInput, openModelTurn: boolean): Promise<string> {
+    if (this.isPlain(prompt)) return plainPrompt(prompt);
+    return running.endpoints.applyTemplate(prompt, openModelTurn);
+  }
+
+  async countTokens(prompt: PromptInput): Promise<number> {
+    const running = await this.generationServer();
+    return this.guarded(running, async () => (await running.endpoints.tokenize(await this.promptText(running, prompt, true))).length);
+  }
+
+  async embed(texts: string[]): Promise<Embeddings> {
+    const running = await this.embeddingServer();
+    return this.guarded(running, () => running.upstream.embed(texts));
+  }
+
+  /**
+   * A cached content's prefix is evaluated into llama-server's prompt cache, which later prompts
+   * starting with it reuse (llama-server keeps prompt caches in memory, up to its --cache-ram);
+   * the prompts that name it still carry the whole prefix, so an evicted cache costs time, never
+   * correctness.
+   */
+  async createPrefixCache(prompt: PromptInput): Promise<PrefixCache> {
+    const running = await this.generationServer();
+    return this.guarded(running, async () => {
+      const text = await this.promptText(running, prompt, false);
+      const tokens = (await running.endpoints.tokenize(text)).length;
+      if (tokens >= this.info.inputTokenLimit) {
+        throw new ApiError("INVALID_ARGUMENT", `The cached content has ${tokens} tokens; this model's context of ${this.info.inputTokenLimit} tokens leaves no room for a prompt after it.`);
+      }
+      await running.endpoints.evaluate(text);
+      return { id: randomUUID(), tokens };
+    });
+  }
+
+  async dropPrefixCache(): Promise<void> {
+    // Nothing is held for it: llama-server's prompt cache evicts on its own.
+  }
+
+  load(): { active: number; queued: number } {
+    return { active: this.active, queued: 0 };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const servers = await Promise.all([this.generation, this.embedding].map((server) => server?.catch(() => undefined)));
+    await Promise.all(
+      servers.map(async (running) => {
+        if (!running) return;
+        await running.process.kill();
+        await closeClients(running);
+      }),
+    );
+  }
+}

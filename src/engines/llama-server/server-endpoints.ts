@@ -1,0 +1,57 @@
+import { Agent, request } from "undici";
+import { ApiError } from "../../base/api-error.js";
+import type { PromptInput } from "../engine.js";
+import { toChatMessages } from "../upstream/openai-upstream.js";
+
+/**
+ * llama-server's own endpoints beside the OpenAI wire: /tokenize and /apply-template for
+ * countTokens, /completion with n_predict 0 to evaluate a prompt into its cache.
+ */
+export class ServerEndpoints {
+  private readonly agent = new Agent({ connect: { timeout: 5_000 }, keepAliveTimeout: 30_000 });
+
+  constructor(
+    private readonly baseUrl: string,
+    /** What the server serves, for messages. */
+    private readonly label: string,
+  ) {}
+
+  private async post<T>(path: string, body: object): Promise<T> {
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(`${this.baseUrl}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        dispatcher: this.agent,
+      });
+    } catch (error) {
+      throw new ApiError("UNAVAILABLE", `The llama-server for ${this.label} is unreachable: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const text = await response.body.text();
+    if (response.statusCode === 200) return JSON.parse(text) as T;
+    const detail = `The llama-server for ${this.label} answered ${response.statusCode} to ${path}: ${text.slice(0, 500)}`;
+    throw new ApiError(response.statusCode >= 400 && response.statusCode < 500 ? "INVALID_ARGUMENT" : "UNAVAILABLE", detail);
+  }
+
+  /** The prompt's tokens as the server counts a prompt string: special tokens parsed, BOS added where the model wants it. */
+  async tokenize(text: string): Promise<number[]> {
+    const { tokens } = await this.post<{ tokens: number[] }>("/tokenize", { content: text, add_special: true, parse_special: true });
+    return tokens;
+  }
+
+  /** The prompt rendered by the model's chat template, as /v1/chat/completions renders it; `openModelTurn: false` for a prefix more turns follow. */
+  async applyTemplate(prompt: PromptInput, openModelTurn: boolean): Promise<string> {
+    const { prompt: text } = await this.post<{ prompt: string }>("/apply-template", { messages: toChatMessages(prompt), add_generation_prompt: openModelTurn });
+    return text;
+  }
+
+  /** Evaluates a prompt into a slot and the server's prompt cache, generating nothing. */
+  async evaluate(text: string): Promise<void> {
+    await this.post("/completion", { prompt: text, n_predict: 0, cache_prompt: true });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
