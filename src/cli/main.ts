@@ -4,8 +4,10 @@ import { defaultModelsDir } from "../models/model-cache.js";
 import { DEFAULT_MODEL_ID } from "../models/registry.js";
 import { DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
 import { listModels } from "./models.js";
-import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption, tlsFiles } from "./options.js";
+import { collect, engineOption, llamaServerOption, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption, tlsFiles } from "./options.js";
 import { pullModel } from "./pull.js";
+import { runEngineBuild } from "./engine-build.js";
+import { defaultDataDir } from "../files/data-dir.js";
 import { startServer } from "./serve.js";
 import { runStream } from "./stream.js";
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES } from "../files/file-store.js";
@@ -27,6 +29,8 @@ program
   .addOption(new Option("--api-key <key>", "require this API key (repeatable)").argParser(collect))
   .addOption(threadsOption())
   .addOption(parallelOption())
+  .addOption(engineOption())
+  .addOption(llamaServerOption())
   .addOption(
     new Option("--pin <mode>", "pin each one-thread model runner to a CPU of its own (auto: on Linux, with taskset) or not (off)")
       .choices(["auto", "off"])
@@ -63,7 +67,7 @@ program
   .addOption(new Option("--live-idle-timeout <seconds>", "a Live session with no input for this long is ended").argParser(nonNegativeNumber).default(600))
   .addOption(new Option("--live-session-timeout <seconds>", "longest life of a Live session (goAway comes 10 s before)").argParser(nonNegativeNumber).default(3600))
   .addOption(new Option("--live-max-frame <bytes>", "largest Live client message").argParser(positiveInt).default(4 * 1024 * 1024))
-  .action(async (opts) => {
+  .action(async (opts, command: Command) => {
     const envKeys = (process.env.GENAI_LOCAL_API_KEY ?? "").split(",").filter(Boolean);
     const server = await startServer({
       models: registryFrom(opts.model, opts.alias, opts.upstream),
@@ -75,6 +79,9 @@ program
       parallel: opts.parallel,
       pin: opts.pin,
       flashAttention: opts.flashAttention,
+      engine: opts.engine,
+      llamaServer: opts.llamaServer,
+      llamaServerFromEnv: command.getOptionValueSource("llamaServer") === "env",
       progress: true,
       logLevel: opts.logLevel,
       queueSize: opts.queueSize,
@@ -150,6 +157,17 @@ program
   .argument("[source]")
   .addOption(modelsDirOption())
   .action(async (source: string | undefined, opts) => pullModel(source, opts.modelsDir ?? defaultModelsDir()));
+
+program
+  .command("engine")
+  .description("the llama-server engine (see docs/engines.md)")
+  .command("build")
+  .description("compile llama.cpp's llama-server from the source node-llama-cpp ships (needs git, cmake, ninja and a C++ compiler) and install it under the data dir, where --engine auto finds it")
+  .addOption(new Option("--data-dir <dir>", "install under this data directory (default: the user's state directory, e.g. ~/.local/state/genai-local)").env("GENAI_LOCAL_DATA_DIR"))
+  .option("--work-dir <dir>", "clone and build here and keep it (a later build reuses it); default: a temp directory, removed afterwards")
+  .addOption(new Option("--jobs <n>", "compile jobs (default: ninja's, one per core)").argParser(positiveInt))
+  .option("--verbose", "print everything cmake and the compiler print")
+  .action(async (opts) => runEngineBuild({ dataDir: opts.dataDir ?? defaultDataDir(), workDir: opts.workDir, jobs: opts.jobs, verbose: opts.verbose }));
 
 program.parseAsync().catch((error: unknown) => {
   // Expected failures (a missing model, a port in use) are one readable line, not a stack trace.
