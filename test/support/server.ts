@@ -27,6 +27,9 @@ export interface TestServerOptions {
   files?: { dataDir?: string; maxFileBytes?: number; maxTotalBytes?: number; ttlMs?: number };
   live?: Partial<import("../../src/live/routes.js").LiveServerLimits>;
   tls?: import("../../src/http/connection-limits.js").TlsFiles;
+  /** Which engine runs the GGUF models (default: auto, as the CLI's). */
+  engine?: import("../../src/cli/engine-choice.js").EngineKind;
+  llamaServer?: string;
 }
 
 /** The tiny story model most tests run on: fast, no chat template. */
@@ -56,6 +59,8 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     files: { dataDir: path.join(os.tmpdir(), `genai-local-test-data-${process.pid}-${randomUUID()}`), ...options.files },
     live: options.live,
     tls: options.tls,
+    engine: options.engine,
+    llamaServer: options.llamaServer,
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }

@@ -60,14 +60,21 @@ export class LlamaServerEngine implements Engine {
       outputTokenLimit: context,
       hasChatTemplate: facts.hasChatTemplate,
       canEmbed: true,
-      // llama-server renders tools with the model's template and parses the calls itself.
-      nativeTools: true,
     };
   }
 
   static async start(options: LlamaServerEngineOptions): Promise<LlamaServerEngine> {
     const engine = new LlamaServerEngine(options, await readModelFacts(options.modelPath));
-    await engine.generationServer();
+    const running = await engine.generationServer();
+    // A template made for tools: llama-server renders the declarations and parses the calls. Any
+    // other model gets the serving layer's function calling (declarations in the prompt, a JSON
+    // call, a schema in mode ANY), as on the node-llama-cpp engine; llama-server would drop the tools.
+    try {
+      if (await running.endpoints.templateTakesTools()) engine.info.nativeTools = true;
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
     return engine;
   }
 
@@ -143,9 +150,6 @@ export class LlamaServerEngine implements Engine {
   private refuseUnsupported(request: GenerateRequest): void {
     if (request.sampling.constraint?.kind === "enum") {
       throw new ApiError("INVALID_ARGUMENT", `text/x.enum output (responseMimeType with an enum schema) is not available on the ${ENGINE_NAME} engine serving ${this.options.id}; use a JSON schema with an enum, or --engine node-llama-cpp.`);
-    }
-    if (this.isPlain(request.prompt) && request.tools && request.tools.mode !== "NONE") {
-      throw new ApiError("INVALID_ARGUMENT", `Function calling needs a chat template, and ${this.options.id} (on the ${ENGINE_NAME} engine) is continued as plain text.`);
     }
     if (request.sampling.constraint?.kind === "function-call") {
       throw new ApiError("INVALID_ARGUMENT", `Grammar-constrained function calls are not available on the ${ENGINE_NAME} engine serving ${this.options.id}.`);

@@ -16,13 +16,13 @@ export class ServerEndpoints {
     private readonly label: string,
   ) {}
 
-  private async post<T>(path: string, body: object): Promise<T> {
+  private async post<T>(path: string, body?: object): Promise<T> {
     let response: Awaited<ReturnType<typeof request>>;
     try {
       response = await request(`${this.baseUrl}${path}`, {
-        method: "POST",
+        method: body ? "POST" : "GET",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
+        body: body ? JSON.stringify(body) : undefined,
         dispatcher: this.agent,
       });
     } catch (error) {
@@ -32,6 +32,12 @@ export class ServerEndpoints {
     if (response.statusCode === 200) return JSON.parse(text) as T;
     const detail = `The llama-server for ${this.label} answered ${response.statusCode} to ${path}: ${text.slice(0, 500)}`;
     throw new ApiError(response.statusCode >= 400 && response.statusCode < 500 ? "INVALID_ARGUMENT" : "UNAVAILABLE", detail);
+  }
+
+  /** Whether the model's chat template takes tool declarations and writes calls llama-server can parse (its /props). */
+  async templateTakesTools(): Promise<boolean> {
+    const props = await this.post<{ chat_template_caps?: { supports_tools?: boolean; supports_tool_calls?: boolean } }>("/props");
+    return props.chat_template_caps?.supports_tools === true && props.chat_template_caps.supports_tool_calls === true;
   }
 
   /** The prompt's tokens as the server counts a prompt string: special tokens parsed, BOS added where the model wants it. */

@@ -1,0 +1,175 @@
+import OpenAI from "openai";
+import { GoogleGenAI, Type } from "@google/genai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../../src/cli/serve.js";
+import { CHAT_MODEL, CHAT_MODEL_ID, STORIES_MODEL, startTestServer, waitFor } from "../support/server.js";
+import { busySlots, childServers, isRunning, llamaServerBinary, SKIP_REASON } from "../support/llama-server.js";
+
+// The llama-server engine through real clients, on the real chat model (SmolLM2, greedy where the
+// test reads the words) and the template-less story model. Needs a llama-server binary.
+if (!llamaServerBinary) console.warn(`skipping test/e2e/llama-server-engine.test.ts: ${SKIP_REASON}`);
+
+describe.skipIf(!llamaServerBinary)("the llama-server engine", () => {
+  let server: RunningServer;
+  let ai: GoogleGenAI;
+  let openai: OpenAI;
+  const generation = () => childServers().find((child) => child.model === CHAT_MODEL_ID && !child.embeddings)!;
+
+  beforeAll(async () => {
+    server = await startTestServer({ engine: "llama-server", llamaServer: llamaServerBinary, models: [CHAT_MODEL, STORIES_MODEL], parallel: 2 });
+    ai = new GoogleGenAI({ apiKey: "k", httpOptions: { baseUrl: server.url } });
+    openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1` });
+  });
+  afterAll(async () => server?.close());
+
+  const greedy = { temperature: 0, maxOutputTokens: 40 };
+  const question = "Name three colours of the rainbow.";
+
+  it("starts one llama-server per model, and streams through @google/genai with usage", async () => {
+    expect(childServers().map((child) => child.model).sort()).toEqual([CHAT_MODEL_ID, "stories-260k"]);
+    const stream = await ai.models.generateContentStream({ model: CHAT_MODEL_ID, contents: question, config: greedy });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.length).toBeGreaterThanOrEqual(2);
+    const text = chunks.map((chunk) => chunk.text ?? "").join("");
+    expect(text.length).toBeGreaterThan(5);
+    const last = chunks.at(-1)!;
+    expect(last.candidates?.[0]?.finishReason).toMatch(/STOP|MAX_TOKENS/);
+    expect(last.usageMetadata?.promptTokenCount).toBeGreaterThan(5);
+    expect(last.usageMetadata?.candidatesTokenCount).toBeGreaterThan(0);
+  });
+
+  it("counts a prompt's tokens as the generation does", async () => {
+    const counted = await ai.models.countTokens({ model: CHAT_MODEL_ID, contents: question });
+    const reply = await ai.models.generateContent({ model: CHAT_MODEL_ID, contents: question, config: { ...greedy, maxOutputTokens: 2 } });
+    expect(counted.totalTokens).toBe(reply.usageMetadata?.promptTokenCount);
+  });
+
+  it("stops at a stop sequence, leaving it out", async () => {
+    const whole = (await ai.models.generateContent({ model: CHAT_MODEL_ID, contents: question, config: greedy })).text!;
+    const words = whole.split(/\s+/).filter((word) => /^[a-z]{3,}$/i.test(word));
+    const stop = words[Math.min(2, words.length - 1)]!;
+    const cut = await ai.models.generateContent({ model: CHAT_MODEL_ID, contents: question, config: { ...greedy, stopSequences: [stop] } });
+    expect(cut.text).toBe(whole.slice(0, whole.indexOf(stop)));
+    expect(cut.candidates?.[0]?.finishReason).toBe("STOP");
+  });
+
+  it("keeps to a JSON schema", async () => {
+    const reply = await ai.models.generateContent({
+      model: CHAT_MODEL_ID,
+      contents: "Describe a cat called Tom who is 3 years old.",
+      config: {
+        ...greedy,
+        maxOutputTokens: 80,
+        responseMimeType: "application/json",
+        responseSchema: { type: Type.OBJECT, properties: { name: { type: Type.STRING }, age: { type: Type.INTEGER } }, required: ["name", "age"] },
+      },
+    });
+    const value = JSON.parse(reply.text!);
+    expect(typeof value.name).toBe("string");
+    expect(Number.isInteger(value.age)).toBe(true);
+  });
+
+  it("calls a function when it must (mode ANY)", async () => {
+    const reply = await ai.models.generateContent({
+      model: CHAT_MODEL_ID,
+      contents: "What is the weather in Paris?",
+      config: {
+        ...greedy,
+        maxOutputTokens: 60,
+        tools: [{ functionDeclarations: [{ name: "get_weather", description: "The weather in a city", parameters: { type: Type.OBJECT, properties: { city: { type: Type.STRING } }, required: ["city"] } }] }],
+        toolConfig: { functionCallingConfig: { mode: "ANY" as never } },
+      },
+    });
+    const call = reply.functionCalls?.[0];
+    expect(call?.name).toBe("get_weather");
+    expect(typeof call?.args?.city).toBe("string");
+  });
+
+  it("answers two candidates", async () => {
+    const reply = await ai.models.generateContent({ model: CHAT_MODEL_ID, contents: question, config: { temperature: 1, seed: 7, maxOutputTokens: 10, candidateCount: 2 } });
+    expect(reply.candidates).toHaveLength(2);
+    for (const candidate of reply.candidates!) expect(candidate.content?.parts?.[0]?.text?.length).toBeGreaterThan(0);
+  });
+
+  it("serves embeddings from a second llama-server started on first use", async () => {
+    const reply = await ai.models.embedContent({ model: CHAT_MODEL_ID, contents: ["a red apple", "a green pear"] });
+    expect(reply.embeddings).toHaveLength(2);
+    expect(reply.embeddings![0]!.values!.length).toBe(576); // SmolLM2-135M's hidden size
+    expect(reply.embeddings![0]!.values).not.toEqual(reply.embeddings![1]!.values);
+    expect(childServers().some((child) => child.model === CHAT_MODEL_ID && child.embeddings)).toBe(true);
+  });
+
+  it("holds a cached content and answers from it", async () => {
+    const cache = await ai.caches.create({ model: CHAT_MODEL_ID, config: { contents: [{ role: "user", parts: [{ text: "My name is Ada and I live in Rome." }] }], systemInstruction: "You are terse." } });
+    expect(cache.usageMetadata?.totalTokenCount).toBeGreaterThan(5);
+    const reply = await ai.models.generateContent({ model: CHAT_MODEL_ID, contents: "Where do I live?", config: { ...greedy, cachedContent: cache.name } });
+    expect(reply.text!.length).toBeGreaterThan(0);
+    await ai.caches.delete({ name: cache.name! });
+  });
+
+  it("streams chat and legacy completions through the openai SDK", async () => {
+    const stream = await openai.chat.completions.create({ model: CHAT_MODEL_ID, messages: [{ role: "user", content: question }], max_tokens: 20, temperature: 0, stream: true });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text.length).toBeGreaterThan(5);
+    // A raw prompt, and a model without a chat template, are continued as plain text.
+    const story = await openai.completions.create({ model: "stories-260k", prompt: "Once upon a time", max_tokens: 20, temperature: 0 });
+    expect(story.choices[0]!.text.length).toBeGreaterThan(5);
+    const chat = await openai.chat.completions.create({ model: "stories-260k", messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 20, temperature: 0 });
+    expect(chat.choices[0]!.message.content!.length).toBeGreaterThan(5);
+  });
+
+  it("refuses what it cannot do with a 400 naming the engine", async () => {
+    const enumOutput = ai.models.generateContent({
+      model: CHAT_MODEL_ID,
+      contents: question,
+      config: { responseMimeType: "text/x.enum", responseSchema: { type: Type.STRING, enum: ["red", "blue"] } },
+    });
+    await expect(enumOutput).rejects.toMatchObject({ status: 400, message: expect.stringContaining("llama-server engine") });
+  });
+
+  it("stops generating when the client goes away", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/v1beta/models/${CHAT_MODEL_ID}:streamGenerateContent?alt=sse`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ contents: [{ parts: [{ text: "Write a very long story about a dragon." }] }], generationConfig: { maxOutputTokens: 4000, temperature: 1 } }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    const { port } = generation();
+    expect(await busySlots(port)).toBe(1);
+    controller.abort();
+    await waitFor(async () => (await busySlots(port)) === 0, 10_000);
+  });
+
+  it("ends a stream with an error event when its llama-server is killed, and serves the next request", async () => {
+    const victim = generation();
+    const response = await fetch(`${server.url}/v1beta/models/${CHAT_MODEL_ID}:streamGenerateContent?alt=sse`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ contents: [{ parts: [{ text: "Write a very long story about a dragon." }] }], generationConfig: { maxOutputTokens: 4000, temperature: 1 } }),
+    });
+    const reader = response.body!.getReader();
+    let raw = new TextDecoder().decode((await reader.read()).value);
+    process.kill(victim.pid, "SIGKILL");
+    for (let part = await reader.read(); !part.done; part = await reader.read()) raw += new TextDecoder().decode(part.value);
+    const last = JSON.parse(raw.trim().split("\r\n\r\n").at(-1)!.slice("data: ".length));
+    expect(last.error).toMatchObject({ code: 500, status: "INTERNAL" });
+    expect(last.error.message).toContain("crashed");
+
+    const next = await ai.models.generateContent({ model: CHAT_MODEL_ID, contents: question, config: { ...greedy, maxOutputTokens: 5 } });
+    expect(next.text!.length).toBeGreaterThan(0);
+    expect(generation().pid).not.toBe(victim.pid);
+  });
+
+  it("ends its llama-servers when the server closes", async () => {
+    const children = childServers();
+    expect(children.length).toBeGreaterThanOrEqual(2);
+    await server.close();
+    for (const child of children) expect(isRunning(child.pid)).toBe(false);
+    server = undefined as unknown as RunningServer;
+  });
+});

@@ -1,0 +1,42 @@
+import { execFileSync } from "node:child_process";
+
+/** The llama-server binary the engine tests run, from GENAI_LOCAL_LLAMA_SERVER; undefined skips them. */
+export const llamaServerBinary = process.env.GENAI_LOCAL_LLAMA_SERVER || undefined;
+export const SKIP_REASON = "no llama-server binary: set GENAI_LOCAL_LLAMA_SERVER (e.g. after `genai-local engine build`) to run the llama-server engine tests";
+
+export interface ChildServer {
+  pid: number;
+  /** --alias: the model id it serves. */
+  model: string;
+  port: number;
+  embeddings: boolean;
+}
+
+/** The llama-server processes this test process started, read from ps (the engine starts them as its children). */
+export function childServers(): ChildServer[] {
+  const listing = execFileSync("ps", ["-eo", "pid=,ppid=,stat=,args="], { encoding: "utf8" });
+  const children: ChildServer[] = [];
+  for (const line of listing.split("\n")) {
+    const [pid, ppid, stat, ...args] = line.trim().split(/\s+/);
+    if (Number(ppid) !== process.pid || !args[0]?.endsWith("llama-server") || stat?.startsWith("Z")) continue;
+    const value = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
+    children.push({ pid: Number(pid), model: value("--alias") ?? "", port: Number(value("--port")), embeddings: args.includes("--embeddings") });
+  }
+  return children;
+}
+
+/** Whether a process still runs (a zombie counts as gone). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" }).trim();
+    return stat !== "" && !stat.startsWith("Z");
+  } catch {
+    return false;
+  }
+}
+
+/** The generation slots llama-server is working on (its /slots endpoint). */
+export async function busySlots(port: number): Promise<number> {
+  const slots = (await (await fetch(`http://127.0.0.1:${port}/slots`)).json()) as { is_processing: boolean }[];
+  return slots.filter((slot) => slot.is_processing).length;
+}
