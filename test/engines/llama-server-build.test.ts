@@ -1,0 +1,79 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findLlamaServer, installedBinaryPath } from "../../src/engines/llama-server/binary.js";
+import { installBinary, ninjaProgress, sourceBundlePath } from "../../src/engines/llama-server/source-build.js";
+import { embeddingArgs, generationArgs } from "../../src/engines/llama-server/server-args.js";
+import { chooseLocalEngine } from "../../src/cli/engine-choice.js";
+
+// `genai-local engine build` without the 20-minute compile: its parts on their own (the real build
+// is run by hand, see docs/engines.md), and how a binary is found.
+let dir: string;
+let fake: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "genai-local-llama-build-"));
+  fake = path.join(dir, "built", "llama-server");
+  execFileSync("mkdir", ["-p", path.dirname(fake)]);
+  await writeFile(fake, "#!/bin/sh\necho 'version: 0.5.0-test (build 1, commit abc1234)' >&2\n");
+  await chmod(fake, 0o644); // as a build might leave it: install makes it executable
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("engine build", () => {
+  it("reads ninja's [n/m] steps and nothing else", () => {
+    expect(ninjaProgress("[12/214] Building CXX object src/CMakeFiles/llama.dir/llama.cpp.o")).toEqual({ done: 12, total: 214 });
+    expect(ninjaProgress("[214/214] Linking CXX executable bin/llama-server")).toEqual({ done: 214, total: 214 });
+    expect(ninjaProgress("-- Found Git: /usr/bin/git")).toBeUndefined();
+    expect(ninjaProgress("warning: [1/2] is not a step")).toBeUndefined();
+  });
+
+  it("builds from the git bundle inside node-llama-cpp's package", () => {
+    const bundle = sourceBundlePath();
+    expect(bundle.endsWith(path.join("node-llama-cpp", "llama", "gitRelease.bundle"))).toBe(true);
+    expect(execFileSync("git", ["bundle", "list-heads", bundle]).toString()).toMatch(/^[0-9a-f]{40} HEAD/);
+  });
+
+  it("installs the binary under the data dir, executable, where auto finds it", async () => {
+    const dataDir = path.join(dir, "data");
+    const installed = await installBinary(fake, dataDir);
+    expect(installed).toBe(installedBinaryPath(dataDir));
+    expect(statSync(installed).mode & 0o111).not.toBe(0);
+    expect(existsSync(`${installed}.${process.pid}.tmp`)).toBe(false);
+    expect(findLlamaServer({ dataDir, pathEnv: "" })).toEqual({ path: installed, source: "engine build" });
+    const choice = await chooseLocalEngine({ dataDir });
+    // PATH may hold a llama-server on a developer's machine; then that one comes first.
+    if (choice.kind === "llama-server" && choice.binary.source === "engine build") {
+      expect(choice).toMatchObject({ version: "0.5.0-test (build 1, commit abc1234)", reason: `--engine auto found ${installed} (from engine build)` });
+    }
+  });
+
+  it("prefers the named binary, then PATH, then the installed one", async () => {
+    const dataDir = path.join(dir, "data");
+    await chmod(fake, 0o755);
+    expect(findLlamaServer({ explicit: fake, dataDir, pathEnv: "" })).toEqual({ path: fake, source: "--llama-server" });
+    expect(findLlamaServer({ explicit: fake, fromEnv: true })).toEqual({ path: fake, source: "GENAI_LOCAL_LLAMA_SERVER" });
+    expect(findLlamaServer({ dataDir, pathEnv: `/nonexistent${path.delimiter}${path.dirname(fake)}` })).toEqual({ path: fake, source: "PATH" });
+    expect(findLlamaServer({ dataDir: path.join(dir, "none"), pathEnv: "" })).toBeUndefined();
+    expect(() => findLlamaServer({ explicit: path.join(dir, "missing") })).toThrow(/--llama-server names .*missing, which is not an executable file/);
+    expect(await chooseLocalEngine({ engine: "node-llama-cpp", llamaServer: fake })).toEqual({ kind: "node-llama-cpp", reason: "--engine node-llama-cpp" });
+  });
+});
+
+describe("llama-server's arguments", () => {
+  const facts = { trainContext: 8192, hasChatTemplate: true, hasPooling: false, description: "m.gguf (m, llama)" };
+  const model = { id: "m", modelPath: "/m.gguf", parallel: 4, threads: 2, contextSize: 2048 };
+
+  it("gives each slot the per-stream context, flash attention off on the CPU", () => {
+    const args = generationArgs(model, facts);
+    expect(args.join(" ")).toBe("-m /m.gguf --alias m -np 4 -c 8192 -t 2 -fa off --metrics --no-webui");
+    expect(generationArgs({ ...model, contextSize: 100_000, threads: undefined }, facts).join(" ")).toContain("-np 4 -c 32768 -fa off");
+  });
+
+  it("embeds a whole text in one batch, at the last token when the model has no pooling, unnormalised", () => {
+    expect(embeddingArgs(model, facts).join(" ")).toBe("-m /m.gguf --alias m --embeddings --pooling last --embd-normalize -1 -np 1 -c 2048 -b 2048 -ub 2048 -t 2 -fa off --no-webui");
+    expect(embeddingArgs(model, { ...facts, hasPooling: true })).not.toContain("--pooling");
+  });
+});
