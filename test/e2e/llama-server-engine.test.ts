@@ -129,6 +129,20 @@ describe.skipIf(!llamaServerBinary)("the llama-server engine", () => {
     await expect(enumOutput).rejects.toMatchObject({ status: 400, message: expect.stringContaining("llama-server engine") });
   });
 
+  it("passes llama-server's own refusals on as 400s in its words (a prompt longer than the context)", async () => {
+    const long = "apple ".repeat(9000);
+    const reply = ai.models.generateContent({ model: CHAT_MODEL_ID, contents: long, config: { maxOutputTokens: 5 } });
+    await expect(reply).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/The llama-server for smollm2-135m-instruct answered 400: .*context/) });
+  });
+
+  it("reports log probabilities of the chosen and the top tokens", async () => {
+    const reply = await ai.models.generateContent({ model: CHAT_MODEL_ID, contents: question, config: { ...greedy, maxOutputTokens: 5, responseLogprobs: true, logprobs: 2 } });
+    const result = reply.candidates![0]!.logprobsResult!;
+    expect(result.chosenCandidates!.length).toBeGreaterThan(0);
+    expect(result.chosenCandidates![0]!.logProbability).toBeLessThanOrEqual(0);
+    expect(result.topCandidates![0]!.candidates).toHaveLength(2);
+  });
+
   it("stops generating when the client goes away", async () => {
     const controller = new AbortController();
     const response = await fetch(`${server.url}/v1beta/models/${CHAT_MODEL_ID}:streamGenerateContent?alt=sse`, {

@@ -142,8 +142,26 @@ export class LlamaServerEngine implements Engine {
   private async crashOr(running: Running, error: unknown): Promise<unknown> {
     const transport = !(error instanceof ApiError) || error.status === "UNAVAILABLE" || error.status === "DEADLINE_EXCEEDED";
     const exit = transport ? await running.process.exitsWithin(1_000) : undefined;
-    if (!exit) return error;
+    if (!exit) return this.inOwnWords(error);
     return new EngineError(`The llama-server for ${this.options.id} crashed (${exitText(exit)}); it is being restarted.`, { cause: error });
+  }
+
+  /**
+   * The upstream client's account of a refusal ("Upstream engine for ID answered 400: {JSON}") in
+   * this engine's words, with llama-server's own message taken out of its error body.
+   */
+  private inOwnWords(error: unknown): unknown {
+    const prefix = `Upstream engine for ${this.options.id} answered `;
+    if (!(error instanceof ApiError) || !error.message.startsWith(prefix)) return error;
+    const [status = "", ...rest] = error.message.slice(prefix.length).split(": ");
+    let detail = rest.join(": ");
+    try {
+      const body = JSON.parse(detail) as { error?: { message?: unknown } };
+      if (typeof body.error?.message === "string") detail = body.error.message;
+    } catch {
+      // not JSON (cut at 500 characters, or plain text): kept as it is
+    }
+    return new ApiError(error.status, `The llama-server for ${this.options.id} answered ${status}: ${detail}`, error.details, error.headers);
   }
 
   /** What this engine cannot serve is refused before anything is sent, naming the engine. */
