@@ -120,13 +120,26 @@ describe.skipIf(!llamaServerBinary)("the llama-server engine", () => {
     expect(chat.choices[0]!.message.content!.length).toBeGreaterThan(5);
   });
 
-  it("refuses what it cannot do with a 400 naming the engine", async () => {
-    const enumOutput = ai.models.generateContent({
+  it("answers text/x.enum with exactly one of the values (a grammar llama-server enforces)", async () => {
+    const reply = await ai.models.generateContent({
       model: CHAT_MODEL_ID,
-      contents: question,
-      config: { responseMimeType: "text/x.enum", responseSchema: { type: Type.STRING, enum: ["red", "blue"] } },
+      contents: "Which is the colour of the sky?",
+      config: { ...greedy, responseMimeType: "text/x.enum", responseSchema: { type: Type.STRING, enum: ["red", "sky blue", "green"] } },
     });
-    await expect(enumOutput).rejects.toMatchObject({ status: 400, message: expect.stringContaining("llama-server engine") });
+    expect(["red", "sky blue", "green"]).toContain(reply.text);
+  });
+
+  it("constrains and scores a template-less model's plain continuation too", async () => {
+    const json = await ai.models.generateContent({
+      model: "stories-260k",
+      contents: "Once upon a time",
+      config: { ...greedy, maxOutputTokens: 60, responseMimeType: "application/json", responseSchema: { type: Type.OBJECT, properties: { n: { type: Type.INTEGER } }, required: ["n"] } },
+    });
+    expect(Number.isInteger(JSON.parse(json.text!).n)).toBe(true);
+    const scored = await ai.models.generateContent({ model: "stories-260k", contents: "Once upon a time", config: { ...greedy, maxOutputTokens: 4, responseLogprobs: true, logprobs: 0 } });
+    const result = scored.candidates![0]!.logprobsResult!;
+    expect(result.chosenCandidates!.length).toBeGreaterThan(0);
+    expect(result.topCandidates?.[0]?.candidates ?? []).toHaveLength(0);
   });
 
   it("passes llama-server's own refusals on as 400s in its words (a prompt longer than the context)", async () => {

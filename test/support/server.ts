@@ -59,8 +59,9 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     files: { dataDir: path.join(os.tmpdir(), `genai-local-test-data-${process.pid}-${randomUUID()}`), ...options.files },
     live: options.live,
     tls: options.tls,
-    engine: options.engine,
-    llamaServer: options.llamaServer,
+    // GENAI_LOCAL_TEST_ENGINE=llama-server runs a suite on the llama-server engine (binary: GENAI_LOCAL_LLAMA_SERVER).
+    engine: options.engine ?? (process.env.GENAI_LOCAL_TEST_ENGINE as TestServerOptions["engine"]),
+    llamaServer: options.llamaServer ?? (process.env.GENAI_LOCAL_TEST_ENGINE ? process.env.GENAI_LOCAL_LLAMA_SERVER : undefined),
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }

@@ -7,6 +7,7 @@ import { readModelFacts, type ModelFacts } from "./model-facts.js";
 import { embeddingArgs, generationArgs, slotContext, type LlamaServerModel } from "./server-args.js";
 import { LlamaServerProcess, type ProcessExit } from "./server-process.js";
 import { ServerEndpoints } from "./server-endpoints.js";
+import { limitTopLogprobs, nativeFields } from "./native-fields.js";
 
 export const ENGINE_NAME = "llama-server";
 
@@ -164,25 +165,21 @@ export class LlamaServerEngine implements Engine {
     return new ApiError(error.status, `The llama-server for ${this.options.id} answered ${status}: ${detail}`, error.details, error.headers);
   }
 
-  /** What this engine cannot serve is refused before anything is sent, naming the engine. */
-  private refuseUnsupported(request: GenerateRequest): void {
-    if (request.sampling.constraint?.kind === "enum") {
-      throw new ApiError("INVALID_ARGUMENT", `text/x.enum output (responseMimeType with an enum schema) is not available on the ${ENGINE_NAME} engine serving ${this.options.id}; use a JSON schema with an enum, or --engine node-llama-cpp.`);
-    }
-    if (request.sampling.constraint?.kind === "function-call") {
-      throw new ApiError("INVALID_ARGUMENT", `Grammar-constrained function calls are not available on the ${ENGINE_NAME} engine serving ${this.options.id}.`);
-    }
-  }
-
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
-    this.refuseUnsupported(request);
+    if (request.sampling.constraint?.kind === "function-call") {
+      // Only asked of engines that give a model's own call format (ModelInfo.toolCallFormat), which this one does not.
+      throw new ApiError("INVALID_ARGUMENT", `Calls in a model's own format are not available on the ${ENGINE_NAME} engine serving ${this.options.id}.`);
+    }
     const running = await this.generationServer();
     request.signal?.throwIfAborted();
     this.active++;
     try {
       // A model without a chat template continues plain text, as a raw prompt does (through /v1/completions).
-      const plain = this.isPlain(request.prompt) && !request.prompt.raw;
-      yield* running.upstream.generate(plain ? { ...request, prompt: { ...request.prompt, raw: true } } : request);
+      const plain = this.isPlain(request.prompt);
+      const asked = plain && !request.prompt.raw ? { ...request, prompt: { ...request.prompt, raw: true } } : request;
+      const native = nativeFields(asked, plain);
+      const events = running.upstream.generate(native.request, native.fields);
+      yield* plain ? limitTopLogprobs(events, request.sampling.logprobs) : events;
     } catch (error) {
       if (request.signal?.aborted) return;
       throw await this.crashOr(running, error);

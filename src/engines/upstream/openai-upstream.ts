@@ -214,7 +214,8 @@ export class OpenAiUpstreamEngine implements Engine {
     return { vectors, tokens: body.usage?.prompt_tokens ?? 0 };
   }
 
-  async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
+  /** `extraFields`: request fields of the upstream's own beyond OpenAI's (llama-server's `grammar`), from an engine that knows it. */
+  async *generate(request: GenerateRequest, extraFields: Record<string, unknown> = {}): AsyncGenerator<GenerationEvent> {
     const { sampling } = request;
     // A raw prompt is continued as plain text through /completions where the upstream is known to serve it.
     const plain = request.prompt.raw === true && this.spec.completions === true;
@@ -236,6 +237,7 @@ export class OpenAiUpstreamEngine implements Engine {
       ...(sampling.logprobs === undefined ? {} : { logprobs: true, top_logprobs: sampling.logprobs }),
       ...(plain ? {} : toolFields(request.tools)),
       ...reasoningFields(this.spec.reasoning ?? "openai", request.thinking),
+      ...extraFields,
     };
     this.inFlight++;
     try {

@@ -1,0 +1,42 @@
+import type { GenerateRequest, GenerationEvent } from "../engine.js";
+
+/**
+ * What the OpenAI wire cannot say to llama-server, said in its own request fields: an enum as a
+ * GBNF grammar, and for plain-text continuation (/v1/completions, which passes llama-server's
+ * native fields through but reads no response_format or logprobs) the constraint as `json_schema`
+ * and log probabilities as `n_probs`. The request that goes on carries what remains for the OpenAI
+ * client to send.
+ */
+export function nativeFields(request: GenerateRequest, plain: boolean): { request: GenerateRequest; fields: Record<string, unknown> } {
+  const { constraint, logprobs } = request.sampling;
+  const fields: Record<string, unknown> = {};
+  const sampling = { ...request.sampling };
+  if (constraint?.kind === "enum") {
+    // JSON's string escapes are GBNF's.
+    fields.grammar = `root ::= ${constraint.values.map((value) => JSON.stringify(value)).join(" | ")}`;
+    delete sampling.constraint;
+  } else if (plain && constraint?.kind === "json") {
+    fields.json_schema = {};
+    delete sampling.constraint;
+  } else if (plain && constraint?.kind === "json-schema") {
+    fields.json_schema = constraint.schema;
+    delete sampling.constraint;
+  }
+  if (plain && logprobs !== undefined) {
+    // n_probs 0 would send none at all: the chosen token's comes with the top one, cut off again below.
+    fields.n_probs = Math.max(1, logprobs);
+    delete sampling.logprobs;
+  }
+  return { request: { ...request, sampling }, fields };
+}
+
+/** Alternatives beyond the `top` asked for (n_probs is at least 1) are dropped. */
+export async function* limitTopLogprobs(events: AsyncIterable<GenerationEvent>, top: number | undefined): AsyncGenerator<GenerationEvent> {
+  for await (const event of events) {
+    if (top !== undefined && event.type === "text" && event.logprobs) {
+      yield { ...event, logprobs: event.logprobs.map((choice) => ({ ...choice, top: choice.top.slice(0, top) })) };
+    } else {
+      yield event;
+    }
+  }
+}
