@@ -95,7 +95,7 @@ describe("function calling (Gemini)", () => {
     const { tools, responseMimeType, responseSchema } = config;
     const events = await readEvents(await postStream(live.server.url, { contents: [{ role: "user", parts: [{ text: "Clean up." }] }], tools, generationConfig: { responseMimeType, responseSchema } }));
     expect(events.map((e) => e.data.candidates[0])).toEqual([
-      { content: {}, index: 0, finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: expect.stringMatching(/^Malformed function call: \{\s*"name":\s*"delete_everything"/) },
+      { content: {}, index: 0, finishReason: "MALFORMED_FUNCTION_CALL", finishMessage: expect.stringMatching(/^Malformed function call: \{\s*"name"\s*:\s*"delete_everything"/) },
     ]);
 
     const whole = await live.ai.models.generateContent({ model: "stories-260k", contents: "Clean up.", config });

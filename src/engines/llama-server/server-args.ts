@@ -60,8 +60,8 @@ export function embeddingArgs(model: LlamaServerModel, facts: ModelFacts): strin
     "--embeddings",
     ...(facts.hasPooling ? [] : ["--pooling", "last"]),
     "--embd-normalize", "-1",
-    // A text reused from the cache would be computed in other batches: the same text must give the same vector.
-    "--no-cache-prompt", "--cache-ram", "0",
+    // Embedding prompts are not worth keeping in memory for reuse.
+    "--cache-ram", "0",
     "-np", "1",
     "-c", context, "-b", context, "-ub", context,
     ...(model.threads === undefined ? [] : ["-t", String(model.threads)]),
