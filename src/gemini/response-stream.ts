@@ -3,7 +3,7 @@ import { collectCandidates, joinLogprobs, totalUsage } from "../serving/candidat
 import { interleave } from "../serving/interleave.js";
 import { randomId } from "../base/random-id.js";
 import type { GenerateContentResponse } from "./protocol.js";
-import { toCandidate, toCandidatesResponse, toUsageMetadata, turnSignature, type CandidatePiece, type ResponseIdentity } from "./translate.js";
+import { toCandidate, toCandidatesResponse, toUsageMetadata, turnSignature, type CandidatePiece, type ResponseIdentity } from "./translate-response.js";
 
 /** Whether the client asked for the model's thoughts (thinkingConfig.includeThoughts); they are counted either way. */
 export interface ThoughtDisplay {

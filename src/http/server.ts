@@ -8,7 +8,7 @@ import { ContentCache, DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache
 import { openAiRoutes } from "../openai/routes.js";
 import { playgroundPlugin } from "../web/playground-plugin.js";
 import { DEFAULT_LIVE_SERVER_LIMITS, liveRoutes, type LiveServerLimits } from "../live/routes.js";
-import { DEFAULT_LIVE_LIMITS } from "../live/session.js";
+import { DEFAULT_LIVE_LIMITS } from "../live/session-deps.js";
 import type { ModelRegistry } from "../models/registry.js";
 import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "../route-kit/auth.js";
