@@ -20,7 +20,7 @@ program
   .description("serve the Gemini API")
   .addOption(new Option("--host <host>", "address to listen on").default("127.0.0.1").env("GENAI_LOCAL_HOST"))
   .addOption(new Option("--port <port>", "port (0 picks a free one)").argParser(port).default(8080).env("GENAI_LOCAL_PORT"))
-  .option("--model <ID=SOURCE>", "a model: ID=path/to/file.gguf or ID=hf:owner/repo/file.gguf (repeatable; the first is the default)", collect)
+  .option("--model <ID=SOURCE>", "a model: ID=path/to/file.gguf or ID=hf:owner/repo/file.gguf, optionally ending in ,chat-wrapper=NAME (a node-llama-cpp chat wrapper: qwen, qwen3.5, deepSeek, harmony, gemma4, seed, chatML, …) (repeatable; the first is the default)", collect)
   .option("--upstream <ID=openai:URL>", "a model served by a remote OpenAI-compatible engine: ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR][,input=image+audio+pdf] (repeatable)", collect)
   .option("--alias <ID=TARGET>", "answer model id ID with model TARGET (repeatable)", collect)
   .addOption(modelsDirOption())

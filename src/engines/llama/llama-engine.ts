@@ -1,6 +1,6 @@
 import path from "node:path";
 import { statSync } from "node:fs";
-import { resolveChatWrapper, type LlamaContext, type LlamaEmbeddingContext, type LlamaModel } from "node-llama-cpp";
+import type { LlamaContext, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
 import { defaultThreads, flashAttentionFor, getRuntime, type FlashAttentionMode } from "./llama-runtime.js";
@@ -24,6 +24,8 @@ export interface LlamaEngineOptions {
   stateDir?: string;
   /** Flash attention (see flashAttentionFor): off on the CPU alone, llama.cpp's choice on a GPU, unless on or off is asked for. */
   flashAttention?: FlashAttentionMode;
+  /** A chat wrapper by name instead of the template's (see thinking-wrappers.ts CHAT_WRAPPER_NAMES). */
+  chatWrapper?: string;
 }
 
 export const DEFAULT_PARALLEL = 4;
@@ -54,7 +56,7 @@ export class LlamaEngine implements Engine {
       contextSize,
       threads,
     });
-    const formatter = new PromptFormatter(model);
+    const formatter = new PromptFormatter(model, options.chatWrapper);
     const name = model.fileInfo.metadata?.general?.name;
     const info: ModelInfo = {
       id: options.id,
@@ -67,7 +69,7 @@ export class LlamaEngine implements Engine {
     };
     if (formatter.toolCallFormat) info.toolCallFormat = formatter.toolCallFormat;
     const pool = new SequencePool(context);
-    const thoughts = formatter.hasChatTemplate ? thoughtFormatOf(resolveChatWrapper(model)) : undefined;
+    const thoughts = formatter.chatWrapper ? thoughtFormatOf(formatter.chatWrapper) : undefined;
     return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model, formatter.toolCallFormat), new PrefixStates(pool, options.stateDir), thoughts);
   }
 

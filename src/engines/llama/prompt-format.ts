@@ -1,6 +1,5 @@
 import {
   JinjaTemplateChatWrapper,
-  resolveChatWrapper,
   type ChatHistoryItem,
   type ChatWrapper,
   type LlamaModel,
@@ -8,6 +7,7 @@ import {
 } from "node-llama-cpp";
 import type { PromptInput, ToolCallFormat } from "../engine.js";
 import { chatModelFunctions, nativeToolCallFormat } from "./native-tools.js";
+import { resolveModelChatWrapper } from "./thinking-wrappers.js";
 
 export interface FormattedPrompt {
   tokens: Token[];
@@ -22,15 +22,21 @@ export interface FormattedPrompt {
  * as plain text to be continued otherwise (base models such as stories260K).
  */
 export class PromptFormatter {
-  private readonly chatWrapper: ChatWrapper | null;
+  /** The chat wrapper that renders chat prompts; null for a model without a chat template. */
+  readonly chatWrapper: ChatWrapper | null;
   /** The model's own function-calling format, when its chat wrapper knows one. */
   readonly toolCallFormat: ToolCallFormat | undefined;
 
-  constructor(private readonly model: LlamaModel) {
+  /** `forcedWrapper`: a chat wrapper by name (see thinking-wrappers.ts) instead of the one the template resolves to. */
+  constructor(
+    private readonly model: LlamaModel,
+    forcedWrapper?: string,
+  ) {
     const template = model.fileInfo.metadata?.tokenizer?.chat_template;
-    this.chatWrapper = typeof template === "string" && template.length > 0 ? resolveChatWrapper(model) : null;
+    const ownTemplate = typeof template === "string" && template.length > 0 ? template : undefined;
+    this.chatWrapper = ownTemplate !== undefined || forcedWrapper ? resolveModelChatWrapper(model, forcedWrapper) : null;
     this.toolCallFormat = this.chatWrapper ? nativeToolCallFormat(this.chatWrapper) : undefined;
-    this.defaultSystemPrompt = this.chatWrapper && typeof template === "string" ? templateDefaultSystemPrompt(this.chatWrapper, template) : undefined;
+    this.defaultSystemPrompt = this.chatWrapper && ownTemplate !== undefined ? templateDefaultSystemPrompt(this.chatWrapper, ownTemplate) : undefined;
   }
 
   /** The system prompt the model's own template writes when a conversation has none (SmolLM2's, Qwen 2.5's). */
