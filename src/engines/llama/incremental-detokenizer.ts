@@ -23,6 +23,12 @@ export class IncrementalDetokenizer {
     return delta;
   }
 
+  /** Tokens in the sequence that are not output (written by the engine): context for what follows. */
+  skip(tokens: Token[]): void {
+    this.context = [...this.context, ...this.pending, ...tokens].slice(-CONTEXT_TOKENS);
+    this.pending = [];
+  }
+
   /** Whatever is pending when generation ends, even if incomplete. */
   flush(): string {
     if (this.pending.length === 0) return "";

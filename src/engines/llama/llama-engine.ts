@@ -1,6 +1,6 @@
 import path from "node:path";
 import { statSync } from "node:fs";
-import type { LlamaContext, LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
+import type { LlamaContext, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
 import { defaultThreads, flashAttentionFor, getRuntime, type FlashAttentionMode } from "./llama-runtime.js";
@@ -113,6 +113,8 @@ export class LlamaEngine implements Engine {
     const sequence = await this.pool.acquire(prompt.tokens, request.signal);
     try {
       if (request.prompt.prefixCache) await this.prefixes.restore(sequence, request.prompt.prefixCache, prompt.tokens);
+      // A spent thought budget: the thought's closing text, evaluated after the last generated token.
+      let close: Token[] | undefined;
       const events = generateOnSequence({
         model: this.model,
         sequence,
@@ -122,8 +124,15 @@ export class LlamaEngine implements Engine {
         grammar: grammar?.state,
         maxOutputTokens: Math.min(request.sampling.maxOutputTokens ?? room, room),
         signal: request.signal,
+        interject: () => {
+          const tokens = close;
+          close = undefined;
+          return tokens;
+        },
       });
-      yield* thinking ? splitThoughtEvents(events, thinking.splitter) : events;
+      // Under a grammar the engine cannot write tokens of its own: the grammar would not have seen them.
+      const onBudgetSpent = grammar ? undefined : (inject: string) => void (close = this.model.tokenize(inject, true));
+      yield* thinking ? splitThoughtEvents(events, thinking.splitter, onBudgetSpent) : events;
     } finally {
       this.pool.release(sequence);
     }
