@@ -69,4 +69,11 @@ describe("a local model's thought budget", () => {
     expect(answer.trim().length).toBeGreaterThan(0);
     expect(usage.thoughtTokens).toBeUndefined();
   });
+
+  it("output under a grammar (structured output) leaves no room for a thought: the engine writes the empty one", async () => {
+    const { thought, answer, usage } = await run(ask({ includeThoughts: true, budget: -1 }, 24, { sampling: { temperature: 0, maxOutputTokens: 24, constraint: { kind: "json" } } }));
+    expect(thought).toBe("");
+    expect(usage.thoughtTokens).toBeUndefined();
+    expect(answer.trimStart()).toMatch(/^[[{"\d]/);
+  });
 });

@@ -101,8 +101,10 @@ export class LlamaEngine implements Engine {
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
-    const thinking = this.thoughts && !request.prompt.raw ? this.thinkingPrompt(this.formatter.format(request.prompt), this.thoughts, request) : undefined;
-    const prompt = thinking?.prompt ?? this.formatter.format(request.prompt);
+    const variant = this.formatter.wrapperFor(request.thinking);
+    const formatted = this.formatter.format(request.prompt, variant?.wrapper);
+    const thinking = this.thoughts && !request.prompt.raw ? this.thinkingPrompt(formatted, this.thoughts, request, variant?.switched ?? false) : undefined;
+    const prompt = thinking?.prompt ?? formatted;
     const room = this.info.inputTokenLimit - prompt.tokens.length;
     if (room < 1) {
       throw new RequestRejectedError(
@@ -140,12 +142,14 @@ export class LlamaEngine implements Engine {
 
   /**
    * A reasoning model's prompt and the splitter for its output: budget 0 closes an empty thought
-   * after the prompt (Qwen3's way of not thinking), a wrapper that opens the thought at the
-   * response start gets its prefix written, and the splitter starts inside the thought when the
-   * prompt ends in one.
+   * after the prompt (Qwen3's way of not thinking) unless the request's wrapper variant already
+   * said so (`switched`), a wrapper that opens the thought at the response start gets its prefix
+   * written, and the splitter starts inside the thought when the prompt ends in one. Output under
+   * a grammar (structured output, a forced call) leaves no room for a thought: it gets the empty one.
    */
-  private thinkingPrompt(prompt: FormattedPrompt, format: ThoughtSegmentFormat, request: GenerateRequest) {
-    const off = request.thinking?.budget === 0 ? emptyThought(format) : undefined;
+  private thinkingPrompt(prompt: FormattedPrompt, format: ThoughtSegmentFormat, request: GenerateRequest, switched: boolean) {
+    const wantsNone = (request.thinking?.budget === 0 && !switched) || request.sampling.constraint !== undefined;
+    const off = wantsNone ? emptyThought(format) : undefined;
     const opening = off ?? (format.openOnResponseStart ? format.prefix : "");
     const tokens = opening ? [...prompt.tokens, ...this.model.tokenize(opening, true)] : prompt.tokens;
     const startInThought = off === undefined && promptOpensThought(this.model.detokenize(tokens.slice(-16), true), format);

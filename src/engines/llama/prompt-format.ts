@@ -7,9 +7,9 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import type { ChatTurn, PromptInput, ToolCallFormat } from "../engine.js";
+import type { ChatTurn, PromptInput, ThinkingOptions, ToolCallFormat } from "../engine.js";
 import { chatModelFunctions, nativeToolCallFormat } from "./native-tools.js";
-import { resolveModelChatWrapper } from "./thinking-wrappers.js";
+import { resolveModelChatWrapper, ThinkingWrappers } from "./thinking-wrappers.js";
 
 export interface FormattedPrompt {
   tokens: Token[];
@@ -28,6 +28,7 @@ export class PromptFormatter {
   readonly chatWrapper: ChatWrapper | null;
   /** The model's own function-calling format, when its chat wrapper knows one. */
   readonly toolCallFormat: ToolCallFormat | undefined;
+  private readonly thinkingWrappers: ThinkingWrappers | undefined;
 
   /** `forcedWrapper`: a chat wrapper by name (see thinking-wrappers.ts) instead of the one the template resolves to. */
   constructor(
@@ -38,6 +39,7 @@ export class PromptFormatter {
     const ownTemplate = typeof template === "string" && template.length > 0 ? template : undefined;
     this.chatWrapper = ownTemplate !== undefined || forcedWrapper ? resolveModelChatWrapper(model, forcedWrapper) : null;
     this.toolCallFormat = this.chatWrapper ? nativeToolCallFormat(this.chatWrapper) : undefined;
+    this.thinkingWrappers = this.chatWrapper ? new ThinkingWrappers(this.chatWrapper) : undefined;
     this.defaultSystemPrompt = this.chatWrapper && ownTemplate !== undefined ? templateDefaultSystemPrompt(this.chatWrapper, ownTemplate) : undefined;
   }
 
@@ -48,8 +50,14 @@ export class PromptFormatter {
     return this.chatWrapper !== null;
   }
 
-  format(prompt: PromptInput): FormattedPrompt {
-    return this.chatWrapper && !prompt.raw ? this.formatChat(this.chatWrapper, prompt) : this.formatPlain(prompt);
+  /** `wrapper`: a per-request variant of the model's wrapper (see wrapperFor). */
+  format(prompt: PromptInput, wrapper = this.chatWrapper): FormattedPrompt {
+    return wrapper && !prompt.raw ? this.formatChat(wrapper, prompt) : this.formatPlain(prompt);
+  }
+
+  /** The wrapper a request's thinking options call for (gpt-oss's effort, Gemma 4's switch); undefined without a chat wrapper. */
+  wrapperFor(thinking: ThinkingOptions | undefined): { wrapper: ChatWrapper; switched: boolean } | undefined {
+    return this.thinkingWrappers?.for(thinking);
   }
 
   /** The tokens a prompt starts with when more turns follow it (no open model turn): a cached prefix. */

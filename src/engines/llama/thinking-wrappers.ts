@@ -1,10 +1,15 @@
 import {
+  Gemma4ChatWrapper,
+  HarmonyChatWrapper,
   resolveChatWrapper,
+  SeedChatWrapper,
   specializedChatWrapperTypeNames,
   type ChatWrapper,
   type LlamaModel,
   type SpecializedChatWrapperTypeName,
 } from "node-llama-cpp";
+import type { ThinkingOptions } from "../engine.js";
+import { reasoningEffortOf } from "./thought-segments.js";
 
 /**
  * Which node-llama-cpp chat wrapper renders a model's prompts, and the per-request variants of
@@ -40,4 +45,51 @@ export function resolveModelChatWrapper(model: LlamaModel, forced?: string): Cha
       gemma4: keep,
     },
   });
+}
+
+/**
+ * The wrapper for one request where the model's thinking is a setting of its prompt: gpt-oss's
+ * reasoning effort (from thinkingLevel, or a budget read as a level), Gemma 4's thinking switch
+ * (off for a budget of 0), Seed's budget instruction (N > 0; a budget of 0 is an empty thought).
+ * Any other wrapper, and a request that says nothing, get the model's own. `switched` says the
+ * variant itself tells the model how much to think (no empty thought is written after it).
+ */
+export class ThinkingWrappers {
+  private readonly variants = new Map<string, ChatWrapper>();
+
+  constructor(readonly base: ChatWrapper) {}
+
+  for(thinking: ThinkingOptions | undefined): { wrapper: ChatWrapper; switched: boolean } {
+    const base = this.base;
+    const own = { wrapper: base, switched: false };
+    if (!thinking) return own;
+    if (base instanceof HarmonyChatWrapper) {
+      const effort = reasoningEffortOf(thinking);
+      if (!effort || effort === base.reasoningEffort) return own;
+      return this.variant(`effort:${effort}`, () =>
+        new HarmonyChatWrapper({
+          modelIdentity: base.modelIdentity,
+          cuttingKnowledgeDate: base.cuttingKnowledgeDate,
+          todayDate: base.todayDate,
+          requiredChannels: base.requiredChannels,
+          keepOnlyLastThought: base.keepOnlyLastThought,
+          reasoningEffort: effort,
+        }),
+      );
+    }
+    if (base instanceof Gemma4ChatWrapper && thinking.budget === 0 && base.reasoning) {
+      return this.variant("reasoning:off", () => new Gemma4ChatWrapper({ reasoning: false, keepOnlyLastThought: base.keepOnlyLastThought }));
+    }
+    if (base instanceof SeedChatWrapper && thinking.budget !== undefined && thinking.budget > 0) {
+      // Not cached: a budget is any number. The engine enforces it too; the instruction lets the model plan for it.
+      return { wrapper: new SeedChatWrapper({ thinkingBudget: thinking.budget }), switched: true };
+    }
+    return own;
+  }
+
+  private variant(key: string, make: () => ChatWrapper): { wrapper: ChatWrapper; switched: boolean } {
+    let wrapper = this.variants.get(key);
+    if (!wrapper) this.variants.set(key, (wrapper = make()));
+    return { wrapper, switched: true };
+  }
 }
