@@ -7,6 +7,7 @@ import { defaultThreads, flashAttentionFor, getRuntime, type FlashAttentionMode 
 import { PromptFormatter, type FormattedPrompt } from "./prompt-format.js";
 import { SequencePool } from "./sequence-pool.js";
 import { generateOnSequence } from "./token-generation.js";
+import { needsSpecialTokens } from "./incremental-detokenizer.js";
 import { GrammarCache } from "./grammar-cache.js";
 import { PrefixStates } from "./prefix-states.js";
 import { emptyThought, promptOpensThought, splitThoughtEvents, ThoughtSplitter, thoughtFormatOf, type ThoughtSegmentFormat } from "./thought-segments.js";
@@ -42,6 +43,8 @@ export class LlamaEngine implements Engine {
     private readonly prefixes: PrefixStates,
     /** The model's thought segment, for a reasoning model (see thought-segments.ts). */
     private readonly thoughts?: ThoughtSegmentFormat,
+    /** The thought markers are special tokens (gpt-oss's): the output is detokenized with them, for the splitter. */
+    private readonly specialMarkers = false,
   ) {}
 
   static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
@@ -70,7 +73,9 @@ export class LlamaEngine implements Engine {
     if (formatter.toolCallFormat) info.toolCallFormat = formatter.toolCallFormat;
     const pool = new SequencePool(context);
     const thoughts = formatter.chatWrapper ? thoughtFormatOf(formatter.chatWrapper) : undefined;
-    return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model, formatter.toolCallFormat), new PrefixStates(pool, options.stateDir), thoughts);
+    const specialMarkers = thoughts !== undefined && needsSpecialTokens(model, [thoughts.prefix, thoughts.suffix, ...thoughts.answerHeaders]);
+    const grammars = new GrammarCache(llama, model, formatter.toolCallFormat);
+    return new LlamaEngine(info, model, context, formatter, pool, grammars, new PrefixStates(pool, options.stateDir), thoughts, specialMarkers);
   }
 
   load(): { active: number; queued: number } {
@@ -126,6 +131,7 @@ export class LlamaEngine implements Engine {
         grammar: grammar?.state,
         maxOutputTokens: Math.min(request.sampling.maxOutputTokens ?? room, room),
         signal: request.signal,
+        specialTokens: thinking !== undefined && this.specialMarkers,
         interject: () => {
           const tokens = close;
           close = undefined;

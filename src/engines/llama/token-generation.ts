@@ -22,6 +22,8 @@ export interface GenerationPlan {
    * suffix once its budget is spent, see thought-segments.ts).
    */
   interject?: () => Token[] | undefined;
+  /** Write special tokens as their text (a thinking model whose thought markers are special tokens). */
+  specialTokens?: boolean;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
   const usage: TokenUsage = { promptTokens: prompt.tokens.length, cachedPromptTokens: cached, outputTokens: 0 };
   yield { type: "start", usage: { ...usage } };
 
-  const detokenizer = new IncrementalDetokenizer(model);
+  const detokenizer = new IncrementalDetokenizer(model, plan.specialTokens);
   const stops = new StopSequenceFilter([...(plan.sampling.stopSequences ?? []), ...prompt.stopTexts]);
   const generated: Token[] = [];
   let finishReason: FinishReason = "STOP";
