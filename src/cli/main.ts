@@ -51,7 +51,7 @@ program
   .addOption(new Option("--cache-dir <dir>", "where cached contents' KV states are saved (in a directory of this server's own, removed on exit)").env("GENAI_LOCAL_CACHE_DIR"))
   .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug").env("GENAI_LOCAL_LOG_LEVEL"))
   // The Files API: uploaded files live on disk under the data directory and survive restarts.
-  .addOption(new Option("--data-dir <dir>", "where uploaded files are kept (default: the user's state directory, e.g. ~/.local/state/genai-local)").env("GENAI_LOCAL_DATA_DIR"))
+  .addOption(new Option("--data-dir <dir>", "where uploaded files and the thought-signing key are kept (default: the user's state directory, e.g. ~/.local/state/genai-local)").env("GENAI_LOCAL_DATA_DIR"))
   .addOption(new Option("--files-max-bytes <bytes>", "bytes all uploaded files may take together").argParser(positiveInt).default(DEFAULT_MAX_TOTAL_BYTES))
   .addOption(new Option("--file-max-bytes <bytes>", "largest uploaded file").argParser(positiveInt).default(DEFAULT_MAX_FILE_BYTES))
   .addOption(new Option("--files-ttl <hours>", "how long an uploaded file lives before it is deleted").argParser(nonNegativeNumber).default(48))
