@@ -1,6 +1,6 @@
 /**
  * Which way imports may point between the folders of src/ (see README "Layout"):
- * base <- engines <- serving <- the wire surfaces (gemini, openai, live, files) <- http <- cli.
+ * base <- engines <- serving <- route-kit <- the wire surfaces (files, gemini, openai, live) <- http <- cli.
  * `npm test` runs this first; a new import against the direction fails it.
  */
 const surfaces = "^src/(gemini|openai|live|web)/";
@@ -10,6 +10,14 @@ module.exports = {
       name: "no-cycles",
       severity: "error",
       comment: "Modules that import each other, directly or round about, cannot be understood or moved apart.",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "no-folder-cycles",
+      severity: "error",
+      comment: "Folders that import each other, directly or round about, are one layer in two rooms.",
+      scope: "folder",
       from: {},
       to: { circular: true },
     },
@@ -25,21 +33,35 @@ module.exports = {
       severity: "error",
       comment: "An engine knows nothing of serving, the wires, HTTP, model files or the CLI.",
       from: { path: "^src/engines/" },
-      to: { path: "^src/(serving|http|gemini|openai|live|files|web|models|cli)/" },
+      to: { path: "^src/(serving|route-kit|http|gemini|openai|live|files|web|models|cli)/" },
     },
     {
       name: "serving-below-the-wires",
       severity: "error",
       comment: "What both surfaces share knows neither surface, nor HTTP.",
       from: { path: "^src/serving/" },
-      to: { path: "^src/(http|gemini|openai|live|files|web|cli)/" },
+      to: { path: "^src/(route-kit|http|gemini|openai|live|files|web|cli)/" },
     },
     {
       name: "models-below-serving",
       severity: "error",
       comment: "The registry and model files know engines only.",
       from: { path: "^src/models/" },
-      to: { path: "^src/(serving|http|gemini|openai|live|files|web|cli)/" },
+      to: { path: "^src/(serving|route-kit|http|gemini|openai|live|files|web|cli)/" },
+    },
+    {
+      name: "route-kit-below-the-wires",
+      severity: "error",
+      comment: "route-kit/ (validation, error bodies, SSE framing, stream replies) serves every wire and knows none of them.",
+      from: { path: "^src/route-kit/" },
+      to: { path: "^src/(gemini|openai|live|files|web|models|http|cli)/" },
+    },
+    {
+      name: "wires-do-not-import-http",
+      severity: "error",
+      comment: "http/ only assembles the server from the wire surfaces; what a surface needs of HTTP lives in route-kit/.",
+      from: { path: "^src/(gemini|openai|live|files|web)/" },
+      to: { path: "^src/http/" },
     },
     {
       name: "nothing-imports-the-cli",

@@ -1,13 +1,16 @@
 /**
  * genai-local against llama.cpp's own llama-server on the same model and machine, interleaved: each
- * round runs every level on both servers, in alternating order, so drift of a shared VM hits both.
+ * round runs every level on every server, in rotating order, so drift of a shared VM hits all alike.
  *
  *   npm run bench:vs-llama-server -- --llama-server PATH [--model-path GGUF] [--levels 1,4,16] [--rounds 3]
- *        [--max-tokens 200] [--prompt TEXT] [--llama-args "-t 2"] [--genai-args "--threads 2"] [--json out.json]
+ *        [--max-tokens 200] [--prompt TEXT] [--llama-configs "-t 1;-t 2"] [--genai-args "--engine llama-server"]
+ *        [--busy-ok] [--json out.json]
  *
- * llama-server runs as its best configuration here was measured (flash attention off, 4 slots, the
- * GGUF's own chat template, the sampling penalties genai-local applies by default); genai-local runs as
- * it starts, plus --genai-args. Both are asked over the OpenAI chat wire, greedy, the same prompt.
+ * llama-server runs once per configuration (by default `-t 1` and `-t <all cores>`; flash attention off,
+ * 4 slots, the GGUF's own chat template, the sampling penalties genai-local applies by default); the
+ * ratios are to the best llama-server configuration at each level. genai-local runs as it starts, plus
+ * --genai-args. All are asked over the OpenAI chat wire, greedy, the same prompt. A busy machine skews
+ * everything: the bench refuses to start when the load average says so, unless --busy-ok.
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -16,28 +19,37 @@ import { parseArgs } from "node:util";
 import { benchModel, modelOptions, startLocalServer, type ListeningProcess } from "./local-server.js";
 import { percentile, timeOneStream, type StreamTarget, type StreamTiming } from "./stream-clients.js";
 
+const cores = os.availableParallelism();
 const { values } = parseArgs({
   options: {
     ...modelOptions,
     "llama-server": { type: "string", default: process.env.LLAMA_SERVER ?? "llama-server" },
-    "llama-args": { type: "string", default: `-t ${os.availableParallelism()}` },
+    "llama-configs": { type: "string", default: cores > 1 ? `-t 1;-t ${cores}` : "-t 1" },
     "genai-args": { type: "string", default: "" },
     levels: { type: "string", default: "1,4,16" },
     rounds: { type: "string", default: "3" },
     "max-tokens": { type: "string", default: "200" },
     prompt: { type: "string", default: "Tell me a long story about a little girl and her dog." },
+    "busy-ok": { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
 
 const model = benchModel(values);
 const split = (args: string): string[] => args.split(" ").filter(Boolean);
+const loadBefore = os.loadavg()[0]!;
+// Above this the run measures the other work as much as the servers.
+const BUSY_LOAD = 0.5;
+if (loadBefore > BUSY_LOAD && !values["busy-ok"]) {
+  console.error(`The machine is busy (load average ${loadBefore.toFixed(2)} over the last minute): the figures would not mean much. Wait, or pass --busy-ok.`);
+  process.exit(2);
+}
 
 /** llama-server on a free port, ready once /health answers 200. */
-async function startLlamaServer(): Promise<ListeningProcess> {
+async function startLlamaServer(extraArgs: string[]): Promise<ListeningProcess> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const args = ["-m", model.path, "--host", "127.0.0.1", "--port", String(port), "-np", "4", "-c", String(4 * 2048), "-fa", "off", "--jinja"];
-  args.push("--repeat-penalty", "1.1", "--repeat-last-n", "64", "--min-p", "0.05", "--no-webui", ...split(values["llama-args"]!));
+  args.push("--repeat-penalty", "1.1", "--repeat-last-n", "64", "--min-p", "0.05", "--no-webui", ...extraArgs);
   const child = spawn(values["llama-server"]!, args, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
@@ -56,25 +68,27 @@ async function startLlamaServer(): Promise<ListeningProcess> {
   };
 }
 
-const genai = await startLocalServer([...model.serverArgs, "--parallel", "4", "--queue-size", "64", ...split(values["genai-args"]!)]);
-const llama = await startLlamaServer();
-const servers = { "genai-local": genai, "llama-server": llama } as const;
-type Name = keyof typeof servers;
-const target = (name: Name): StreamTarget => ({
-  baseUrl: servers[name].url,
-  format: "openai",
-  model: model.id,
-  maxTokens: Number(values["max-tokens"]),
-  prompt: values.prompt!,
-});
-
+const GENAI = "genai-local";
+const llamaConfigs = values["llama-configs"]!.split(";").map((c) => c.trim()).filter(Boolean);
+const servers = new Map<string, ListeningProcess>();
 try {
-  for (const name of Object.keys(servers) as Name[]) await timeOneStream({ ...target(name), maxTokens: 20 });
+  servers.set(GENAI, await startLocalServer([...model.serverArgs, "--parallel", "4", "--queue-size", "64", ...split(values["genai-args"]!)]));
+  for (const config of llamaConfigs) servers.set(`llama-server ${config}`, await startLlamaServer(split(config)));
+  const names = [...servers.keys()];
+  const target = (name: string): StreamTarget => ({
+    baseUrl: servers.get(name)!.url,
+    format: "openai",
+    model: model.id,
+    maxTokens: Number(values["max-tokens"]),
+    prompt: values.prompt!,
+  });
+
+  for (const name of names) await timeOneStream({ ...target(name), maxTokens: 20 });
   const levels = values.levels!.split(",").map(Number);
   const runs = new Map<string, { tokPerS: number[]; timings: StreamTiming[] }>();
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const level of levels) {
-      const order: Name[] = round % 2 === 0 ? ["genai-local", "llama-server"] : ["llama-server", "genai-local"];
+      const order = names.map((_, i) => names[(i + round) % names.length]!);
       for (const name of order) {
         const started = performance.now();
         const timings = await Promise.all(Array.from({ length: level }, () => timeOneStream(target(name))));
@@ -86,31 +100,37 @@ try {
       }
     }
   }
+  const loadAfter = os.loadavg()[0]!;
   const rows = levels.map((level) => {
-    const of = (name: Name) => {
+    const of = (name: string) => {
       const run = runs.get(`${name}@${level}`)!;
       return { tokPerS: percentile(run.tokPerS, 50), ttftP50Ms: percentile(run.timings.map((t) => t.ttft), 50) };
     };
-    const ours = of("genai-local");
-    const theirs = of("llama-server");
+    const ours = of(GENAI);
+    const llamas = names.filter((n) => n !== GENAI).map((name) => ({ name, ...of(name) }));
+    const best = llamas.reduce((a, b) => (b.tokPerS > a.tokPerS ? b : a));
     return {
       streams: level,
       genaiTokPerS: Math.round(ours.tokPerS),
-      llamaTokPerS: Math.round(theirs.tokPerS),
-      ratio: +(ours.tokPerS / theirs.tokPerS).toFixed(2),
       genaiTtftP50Ms: +ours.ttftP50Ms.toFixed(1),
-      llamaTtftP50Ms: +theirs.ttftP50Ms.toFixed(1),
-      ttftRatio: +(ours.ttftP50Ms / theirs.ttftP50Ms).toFixed(2),
+      llama: Object.fromEntries(llamas.map((l) => [l.name, { tokPerS: Math.round(l.tokPerS), ttftP50Ms: +l.ttftP50Ms.toFixed(1) }])),
+      best: best.name,
+      ratio: +(ours.tokPerS / best.tokPerS).toFixed(2),
+      ttftRatio: +(ours.ttftP50Ms / best.ttftP50Ms).toFixed(2),
     };
   });
-  console.log(`model ${model.path}; llama-server ${values["llama-args"]}; genai-local ${values["genai-args"] || "(defaults)"}`);
-  console.log("| streams | genai-local tok/s | llama-server tok/s | ratio | TTFT p50 genai-local (ms) | TTFT p50 llama-server (ms) | TTFT ratio |");
-  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  const busy = loadBefore > BUSY_LOAD || loadAfter > cores + BUSY_LOAD ? " (BUSY: figures skewed)" : "";
+  console.log(`model ${model.path}; genai-local ${values["genai-args"] || "(defaults)"}; ${cores} cores; load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after${busy}`);
+  const llamaNames = names.filter((n) => n !== GENAI);
+  console.log(`| streams | genai-local tok/s | ${llamaNames.map((n) => `${n} tok/s`).join(" | ")} | ratio to best | TTFT p50 genai-local (ms) | TTFT p50 best (ms) | TTFT ratio |`);
+  console.log(`| ${Array.from({ length: llamaNames.length + 6 }, () => "---").join(" | ")} |`);
   for (const r of rows) {
-    console.log(`| ${r.streams} | ${r.genaiTokPerS} | ${r.llamaTokPerS} | ${r.ratio} | ${r.genaiTtftP50Ms} | ${r.llamaTtftP50Ms} | ${r.ttftRatio} |`);
+    const ll = llamaNames.map((n) => r.llama[n]!.tokPerS).join(" | ");
+    console.log(`| ${r.streams} | ${r.genaiTokPerS} | ${ll} | ${r.ratio} | ${r.genaiTtftP50Ms} | ${r.llama[r.best]!.ttftP50Ms} | ${r.ttftRatio} |`);
   }
-  console.log(JSON.stringify(rows));
-  if (values.json) writeFileSync(values.json, JSON.stringify(rows, null, 2));
+  const result = { model: model.path, genaiArgs: values["genai-args"], cores, loadBefore, loadAfter, rows };
+  console.log(JSON.stringify(result));
+  if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
 } finally {
-  await Promise.all([genai.stop(), llama.stop()]);
+  await Promise.all([...servers.values()].map((s) => s.stop()));
 }

@@ -1,6 +1,6 @@
 /**
  * The one error type every layer throws: a Google status (the Gemini API's code) and a message
- * written for the client. Each surface renders it in its own shape (http/errors.ts).
+ * written for the client. Each surface renders it in its own shape (route-kit/errors.ts).
  */
 export type GoogleStatus =
   | "INVALID_ARGUMENT"

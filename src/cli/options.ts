@@ -34,7 +34,7 @@ export function port(value: string): number {
 export const modelsDirOption = (): Option =>
   new Option("--models-dir <dir>", "where model files are found and downloaded to").env("GENAI_LOCAL_MODELS_DIR");
 export const threadsOption = (): Option =>
-  new Option("--threads <n>", "llama.cpp threads (default: 1 for tiny models, cores - 1 otherwise)").argParser(positiveInt).env("GENAI_LOCAL_THREADS");
+  new Option("--threads <n>", "llama.cpp threads (default: 1 for tiny models, physical cores - 1 otherwise)").argParser(positiveInt).env("GENAI_LOCAL_THREADS");
 export const parallelOption = (): Option =>
   new Option("--parallel <n>", "streams generated at once per model").argParser(positiveInt).env("GENAI_LOCAL_PARALLEL");
 

@@ -8,7 +8,7 @@ import { ServerMetrics } from "../serving/metrics.js";
 import type { ConnectionLimits, TlsFiles } from "../http/connection-limits.js";
 import type { LiveServerLimits } from "../live/routes.js";
 import { buildServer, DEFAULT_CHUNK_WINDOW_MS } from "../http/server.js";
-import { StreamTracker } from "../http/stream-tracker.js";
+import { StreamTracker } from "../serving/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { AdmittedEngine } from "../serving/admission.js";
 import { newStateDir, removeOrphanedStateDirs, removeStateDir } from "../engines/llama/state-dirs.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { wireObject } from "../gemini/protocol.js";
+import { wireObject } from "../route-kit/wire-object.js";
 import type { StoredFile } from "./file-store.js";
 
 /** The Files API's wire types (v1beta, v1, v1alpha), as @google/genai and google-genai send them. */

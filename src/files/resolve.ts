@@ -1,4 +1,4 @@
-import { invalidArgument } from "../http/errors.js";
+import { invalidArgument } from "../route-kit/errors.js";
 import { MAX_MEDIA_PART_BYTES } from "../serving/media-parts.js";
 import type { FileStore } from "./file-store.js";
 import { fileNotFound, findFile } from "./routes.js";

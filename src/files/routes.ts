@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
-import { invalidArgument, notFound, permissionDenied } from "../http/errors.js";
+import { checkGeminiKey, type ApiKeys } from "../route-kit/auth.js";
+import { invalidArgument, notFound, permissionDenied } from "../route-kit/errors.js";
 import type { FileStore, StoredFile } from "./file-store.js";
 import { toFileResource, type ListFilesResponse } from "./protocol.js";
 import { baseUrlOf } from "./upload-routes.js";

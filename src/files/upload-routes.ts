@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Readable } from "node:stream";
-import { ApiKeys, checkGeminiKey } from "../http/auth.js";
-import { ApiError, invalidArgument, notFound } from "../http/errors.js";
-import { parseJsonText } from "../http/json-depth.js";
-import { parseBody } from "../http/validate.js";
+import { ApiKeys, checkGeminiKey } from "../route-kit/auth.js";
+import { ApiError, invalidArgument, notFound } from "../route-kit/errors.js";
+import { parseJsonText } from "../base/json-depth.js";
+import { parseBody } from "../route-kit/validate.js";
 import { FileStoreError, VALID_FILE_ID, type FileStore, type UploadSession } from "./file-store.js";
 import { CreateFileRequestSchema, toFileResource } from "./protocol.js";
 import { parseMultipart } from "./multipart.js";

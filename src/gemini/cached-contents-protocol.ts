@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ContentSchema, ToolConfigSchema, ToolSchema, wireObject } from "./protocol.js";
+import { ContentSchema, ToolConfigSchema, ToolSchema } from "./protocol.js";
+import { wireObject } from "../route-kit/wire-object.js";
 
 /** The `cachedContents` wire types (context caching), validated at the edge as the other requests are. */
 

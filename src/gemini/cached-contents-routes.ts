@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
-import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
-import { invalidArgument, notFound } from "../http/errors.js";
-import { parseBody } from "../http/validate.js";
+import { checkGeminiKey, type ApiKeys } from "../route-kit/auth.js";
+import { invalidArgument, notFound } from "../route-kit/errors.js";
+import { parseBody } from "../route-kit/validate.js";
 import { normaliseModelId, type ModelRegistry } from "../models/registry.js";
 import { DEFAULT_TTL_MS } from "../serving/content-cache.js";
 import { CreateCachedContentRequestSchema, UpdateCachedContentRequestSchema, type ListCachedContentsResponse } from "./cached-contents-protocol.js";

@@ -1,5 +1,5 @@
 import type { Engine, GenerateRequest, PromptInput, ToolCallFormat } from "../engines/engine.js";
-import { invalidArgument, notFound } from "../http/errors.js";
+import { invalidArgument, notFound } from "../route-kit/errors.js";
 import { normaliseModelId } from "../models/registry.js";
 import type { CacheEntry, ContentCache, Expiration } from "../serving/content-cache.js";
 import { withToolPrompt } from "../serving/tool-calls.js";

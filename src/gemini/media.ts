@@ -1,5 +1,5 @@
 import type { ModelInfo, TurnPart } from "../engines/engine.js";
-import { invalidArgument } from "../http/errors.js";
+import { invalidArgument } from "../route-kit/errors.js";
 import { decodedBytes, MAX_MEDIA_PART_BYTES, MAX_MEDIA_REQUEST_BYTES, mediaKind, SUPPORTED_MIME_TYPES } from "../serving/media-parts.js";
 import type { Content, Part } from "./protocol.js";
 

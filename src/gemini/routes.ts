@@ -1,12 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type { Engine } from "../engines/engine.js";
-import { checkGeminiKey, type ApiKeys } from "../http/auth.js";
-import { invalidArgument, notFound } from "../http/errors.js";
+import { checkGeminiKey, type ApiKeys } from "../route-kit/auth.js";
+import { invalidArgument, notFound } from "../route-kit/errors.js";
 import type { ServerMetrics } from "../serving/metrics.js";
-import { serveGeneration } from "../http/generation.js";
-import { streamReply } from "../http/stream-reply.js";
-import type { StreamTracker } from "../http/stream-tracker.js";
-import { parseBody } from "../http/validate.js";
+import { serveGeneration } from "../serving/generation.js";
+import { streamReply } from "../route-kit/stream-reply.js";
+import type { StreamTracker } from "../serving/stream-tracker.js";
+import { parseBody } from "../route-kit/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { fitDimensions } from "../serving/embedding-vectors.js";
 import { BatchEmbedContentsRequestSchema, CountTokensRequestSchema, EmbedContentRequestSchema, GenerateContentRequestSchema } from "./protocol.js";

@@ -1,6 +1,6 @@
 import { mediaPart, type MediaContext } from "./media.js";
 import type { ChatTurn, TurnPart, FunctionCall, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, ThinkingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
-import { invalidArgument } from "../http/errors.js";
+import { invalidArgument } from "../route-kit/errors.js";
 import { toGrammarSchema, type JsonSchema, type OutputConstraint } from "../serving/output-constraint.js";
 import { promptTokensDetails } from "../serving/media-usage.js";
 import { thoughtSigner } from "../serving/thought-signatures.js";

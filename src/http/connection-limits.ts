@@ -1,7 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
-import { errorBody, invalidArgument, type ApiError } from "./errors.js";
+import { errorBody, invalidArgument, type ApiError } from "../route-kit/errors.js";
 
 export interface ConnectionLimits {
   /** Largest request body, in bytes. */

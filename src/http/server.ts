@@ -12,13 +12,13 @@ import { DEFAULT_LIVE_SERVER_LIMITS, liveRoutes, type LiveServerLimits } from ".
 import { DEFAULT_LIVE_LIMITS } from "../live/session.js";
 import type { ModelRegistry } from "../models/registry.js";
 import cors from "@fastify/cors";
-import { ApiKeys, speaksOpenAi } from "./auth.js";
+import { ApiKeys, speaksOpenAi } from "../route-kit/auth.js";
 import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits, type TlsFiles } from "./connection-limits.js";
-import { errorBody, invalidArgument, notFound } from "./errors.js";
+import { errorBody, invalidArgument, notFound } from "../route-kit/errors.js";
 import type { ServerMetrics } from "../serving/metrics.js";
-import { errorHandler } from "./error-handler.js";
-import { parseJsonText } from "./json-depth.js";
-import type { StreamTracker } from "./stream-tracker.js";
+import { errorHandler } from "../route-kit/error-handler.js";
+import { parseJsonText } from "../base/json-depth.js";
+import type { StreamTracker } from "../serving/stream-tracker.js";
 import { DEFAULT_FILE_TTL_MS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, FileStore } from "../files/file-store.js";
 import { defaultDataDir } from "../files/data-dir.js";
 import { KEY_FILE_NAME as THOUGHT_KEY_FILE, thoughtSigner } from "../serving/thought-signatures.js";

@@ -1,7 +1,7 @@
 import type { RawData, WebSocket } from "ws";
-import { invalidArgument } from "../http/errors.js";
-import { exceedsJsonDepth, tooDeepError } from "../http/json-depth.js";
-import { jsonLine } from "../http/sse.js";
+import { invalidArgument } from "../route-kit/errors.js";
+import { exceedsJsonDepth, tooDeepError } from "../base/json-depth.js";
+import { jsonLine } from "../route-kit/sse.js";
 import type { LiveServerMessage } from "./protocol.js";
 import type { LiveTransport } from "./session.js";
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ContentSchema, ThinkingConfigSchema, ToolConfigSchema, ToolSchema, wireObject, type ModalityTokenCount } from "../gemini/protocol.js";
+import { ContentSchema, ThinkingConfigSchema, ToolConfigSchema, ToolSchema, type ModalityTokenCount } from "../gemini/protocol.js";
+import { wireObject } from "../route-kit/wire-object.js";
 
 /**
  * The Live API's wire (BidiGenerateContent), validated at the edge. Client messages carry one of

@@ -1,6 +1,6 @@
 import type { Engine, FunctionCall, GenerateRequest, GenerationEvent } from "../engines/engine.js";
-import { ApiError, INTERNAL_MESSAGE, invalidArgument, notFound, toApiError } from "../http/errors.js";
-import { parseBody } from "../http/validate.js";
+import { ApiError, INTERNAL_MESSAGE, invalidArgument, notFound, toApiError } from "../route-kit/errors.js";
+import { parseBody } from "../route-kit/validate.js";
 import type { Content } from "../gemini/protocol.js";
 import { ClientMessageSchema, type ClientMessage, type LiveServerMessage } from "./protocol.js";
 import type { ResumptionStore } from "./resumption.js";

@@ -1,5 +1,5 @@
 import type { FunctionCall, GenerateRequest, SamplingOptions, TokenUsage, ToolUse } from "../engines/engine.js";
-import { ApiError, invalidArgument, type GoogleStatus } from "../http/errors.js";
+import { ApiError, invalidArgument, type GoogleStatus } from "../route-kit/errors.js";
 import type { Content } from "../gemini/protocol.js";
 import type { MediaContext } from "../gemini/media.js";
 import { toPromptInput, toSampling, toToolUse } from "../gemini/translate.js";

@@ -1,7 +1,7 @@
 import type { ChatTurn, FinishReason, FunctionCall, GenerateRequest, GenerationEvent, ModelInfo, SamplingOptions, ThinkingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
-import { invalidArgument } from "../http/errors.js";
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../http/json-depth.js";
-import { SSE_DONE } from "../http/sse.js";
+import { invalidArgument } from "../route-kit/errors.js";
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../base/json-depth.js";
+import { SSE_DONE } from "../route-kit/sse.js";
 import { totalUsage, type CollectedCandidate } from "../serving/candidates.js";
 import { interleave } from "../serving/interleave.js";
 import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";

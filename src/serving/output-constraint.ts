@@ -36,7 +36,7 @@ export const MAX_SCHEMA_SIZE = 5_000;
  * Schema → the JSON Schema subset node-llama-cpp compiles to a grammar. A keyword the grammar
  * cannot enforce (pattern, minimum, …) is refused with a 400 rather than silently ignored, so
  * output that "matches the schema" really does (unless `advisory`). It recurses once per schema
- * level: safe because every request body has passed the depth guard (http/json-depth.ts).
+ * level: safe because every request body has passed the depth guard (base/json-depth.ts).
  */
 export function toGrammarSchema(schema: unknown, path = "response_schema", options: GrammarSchemaOptions = {}): JsonSchema {
   return convert(schema, path, options, { path, left: MAX_SCHEMA_SIZE });

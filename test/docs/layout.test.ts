@@ -110,6 +110,7 @@ describe("README layout", () => {
   it("names every folder of src/, and only folders that exist", () => {
     const named = layoutPaths(readFileSync(path.join(repoRoot, "README.md"), "utf8"));
     expect(named).toContain("src/gemini/");
+    expect(named).toContain("src/route-kit/");
     expect(layoutProblems(repoRoot, named)).toEqual([]);
   });
 

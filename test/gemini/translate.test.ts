@@ -3,8 +3,8 @@ import type { GenerationEvent, TokenUsage } from "../../src/engines/engine.js";
 import { GenerateContentRequestSchema } from "../../src/gemini/protocol.js";
 import { collectResponse, toResponseChunks } from "../../src/gemini/response-stream.js";
 import { toGenerateRequest, toPromptInput } from "../../src/gemini/translate.js";
-import { ApiError } from "../../src/http/errors.js";
-import { parseBody } from "../../src/http/validate.js";
+import { ApiError } from "../../src/route-kit/errors.js";
+import { parseBody } from "../../src/route-kit/validate.js";
 
 const parse = (body: unknown) => parseBody(GenerateContentRequestSchema, body);
 

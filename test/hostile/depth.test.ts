@@ -2,7 +2,7 @@ import { ApiError as GenAiApiError, GoogleGenAI } from "@google/genai";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
-import { MAX_JSON_DEPTH } from "../../src/http/json-depth.js";
+import { MAX_JSON_DEPTH } from "../../src/base/json-depth.js";
 import { MAX_SCHEMA_SIZE } from "../../src/serving/output-constraint.js";
 import { startTestServer } from "../support/server.js";
 import { postStream, readEvents, storyRequest } from "../support/sse.js";

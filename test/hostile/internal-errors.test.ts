@@ -8,11 +8,11 @@ import OpenAI from "openai";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EngineError, RequestRejectedError, type Engine, type GenerateRequest, type GenerationEvent, type ModelInfo } from "../../src/engines/engine.js";
-import { ApiError, INTERNAL_MESSAGE, OPENAI_INTERNAL_MESSAGE, openAiErrorBody, toApiError } from "../../src/http/errors.js";
-import { MAX_JSON_DEPTH } from "../../src/http/json-depth.js";
+import { ApiError, INTERNAL_MESSAGE, OPENAI_INTERNAL_MESSAGE, openAiErrorBody, toApiError } from "../../src/route-kit/errors.js";
+import { MAX_JSON_DEPTH } from "../../src/base/json-depth.js";
 import { ServerMetrics } from "../../src/serving/metrics.js";
 import { buildServer } from "../../src/http/server.js";
-import { StreamTracker } from "../../src/http/stream-tracker.js";
+import { StreamTracker } from "../../src/serving/stream-tracker.js";
 import { ModelRegistry } from "../../src/models/registry.js";
 import { nestedArrays } from "./nesting.js";
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../src/http/errors.js";
-import { exceedsJsonDepth, MAX_JSON_DEPTH, parseJsonText } from "../../src/http/json-depth.js";
+import { ApiError } from "../../src/route-kit/errors.js";
+import { exceedsJsonDepth, MAX_JSON_DEPTH, parseJsonText } from "../../src/base/json-depth.js";
 import { nestedText } from "./nesting.js";
 
 // The depth guard without sockets: one scan, no recursion, brackets inside strings ignored.

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { MAX_JSON_DEPTH } from "../../src/http/json-depth.js";
+import { MAX_JSON_DEPTH } from "../../src/base/json-depth.js";
 
 /**
  * Generators of structure for the fuzz suite: values nested past the depth guard's limit (or just

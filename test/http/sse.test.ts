@@ -2,7 +2,7 @@ import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jsonLine, openJsonArrayStream, openSseStream } from "../../src/http/sse.js";
+import { jsonLine, openJsonArrayStream, openSseStream } from "../../src/route-kit/sse.js";
 
 const tricky = { text: "a\u2028b\u2029c\u0085d\ne\"f" };
 

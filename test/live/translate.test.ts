@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../src/http/errors.js";
+import { ApiError } from "../../src/route-kit/errors.js";
 import { SetupSchema } from "../../src/live/protocol.js";
-import { parseBody } from "../../src/http/validate.js";
+import { parseBody } from "../../src/route-kit/validate.js";
 import {
   closeReason,
   goAwayMessage,

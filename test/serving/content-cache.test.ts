@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ApiError } from "../../src/http/errors.js";
+import { ApiError } from "../../src/route-kit/errors.js";
 import { ContentCache } from "../../src/serving/content-cache.js";
 import { toExpiration, toUpdatedExpiration } from "../../src/gemini/cached-contents-translate.js";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { GenerationEvent, TokenUsage, ToolUse } from "../../src/engines/engine.js";
 import { GenerateContentRequestSchema } from "../../src/gemini/protocol.js";
 import { toGenerateRequest } from "../../src/gemini/translate.js";
-import { parseBody } from "../../src/http/validate.js";
+import { parseBody } from "../../src/route-kit/validate.js";
 import { ChatCompletionRequestSchema } from "../../src/openai/protocol.js";
 import { chatToGenerateRequest } from "../../src/openai/translate.js";
 import { callSchema, extractCalls, isMalformedCall, parseCalls, withToolPrompt } from "../../src/serving/tool-calls.js";

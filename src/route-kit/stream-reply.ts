@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { errorBody, toApiError, type ApiError } from "./errors.js";
-import type { RequestLifecycle } from "./request-lifecycle.js";
+import type { RequestLifecycle } from "../serving/request-lifecycle.js";
 import { openJsonArrayStream, openSseStream, type StreamWriter } from "./sse.js";
 
 /**

@@ -1,4 +1,4 @@
-import { invalidArgument } from "./errors.js";
+import { invalidArgument } from "./api-error.js";
 
 /**
  * How deeply arrays and objects may nest in a request body (the top-level object is level 1).

@@ -1,6 +1,15 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
-import { ApiError, invalidArgument } from "./errors.js";
+import { ApiError, invalidArgument } from "../base/api-error.js";
 import type { StreamTracker } from "./stream-tracker.js";
+
+/** What a lifecycle reads of the request it serves (a Fastify request is one). */
+export interface LifecycleRequest {
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** What a lifecycle watches of the reply: whether its socket closed before the answer was written. */
+export interface LifecycleReply {
+  raw: { on(event: "close", listener: () => void): unknown; readonly writableFinished: boolean };
+}
 
 /** The abort reason when the client went away: nobody is left to answer. */
 export class ClientGoneError extends Error {
@@ -20,7 +29,7 @@ export class RequestLifecycle {
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly untrack: () => void;
 
-  constructor(request: FastifyRequest, reply: FastifyReply, tracker: StreamTracker) {
+  constructor(request: LifecycleRequest, reply: LifecycleReply, tracker: StreamTracker) {
     reply.raw.on("close", () => {
       if (!reply.raw.writableFinished) this.controller.abort(new ClientGoneError());
     });

@@ -1,4 +1,4 @@
-import { unavailable } from "./errors.js";
+import { unavailable } from "../base/api-error.js";
 
 /**
  * The streams in flight, so shutdown can drain them: wait for them to finish, then end the

@@ -1,17 +1,16 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Engine, GenerateRequest, GenerationEvent, ModelInfo } from "../engines/engine.js";
-import { invalidArgument } from "./errors.js";
-import { coalesceText } from "../serving/coalesce-text.js";
-import { extractCalls, withToolPrompt } from "../serving/tool-calls.js";
-import { meteredEvents } from "../serving/metered-events.js";
-import { promptMediaTokens, withPromptMedia } from "../serving/media-usage.js";
-import type { ServerMetrics } from "../serving/metrics.js";
-import { RequestLifecycle } from "./request-lifecycle.js";
+import { invalidArgument } from "../base/api-error.js";
+import { coalesceText } from "./coalesce-text.js";
+import { extractCalls, withToolPrompt } from "./tool-calls.js";
+import { meteredEvents } from "./metered-events.js";
+import { promptMediaTokens, withPromptMedia } from "./media-usage.js";
+import type { ServerMetrics } from "./metrics.js";
+import { RequestLifecycle, type LifecycleReply, type LifecycleRequest } from "./request-lifecycle.js";
 import type { StreamTracker } from "./stream-tracker.js";
 
 export interface GenerationContext {
-  request: FastifyRequest;
-  reply: FastifyReply;
+  request: LifecycleRequest;
+  reply: LifecycleReply;
   engine: Engine;
   metrics: ServerMetrics;
   streams: StreamTracker;
@@ -50,7 +49,8 @@ export interface GenerationStreamsContext {
 /**
  * The engine's events for each candidate of a request, as every surface streams them: output
  * limit checked, function calling done here for engines without their own, the prompt's media
- * tokens on their usage, metered, text coalesced. Used by serveGeneration (HTTP) and by the Live API's sessions (WebSocket).
+ * tokens on their usage, metered, text coalesced. Used by serveGeneration (HTTP)
+ * and by the Live API's sessions (WebSocket).
  */
 export function generationStreams(context: GenerationStreamsContext, generateRequest: GenerateRequest): AsyncIterable<GenerationEvent>[] {
   const { engine, metrics, startedAt, chunkWindowMs } = context;

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { toApiError, type ApiError } from "./errors.js";
-import { ClientGoneError } from "./request-lifecycle.js";
+import { ClientGoneError } from "../serving/request-lifecycle.js";
 
 /**
  * A Fastify error handler that answers with `render(apiError)`: Google's error body on the
