@@ -76,4 +76,13 @@ describe("a local model's thought budget", () => {
     expect(usage.thoughtTokens).toBeUndefined();
     expect(answer.trimStart()).toMatch(/^[[{"\d]/);
   });
+
+  it("a prompt that ends in a model turn is continued where it stops: no thought is opened or closed after it", async () => {
+    const prompt = { turns: [{ role: "user" as const, text: "Write a short story about a cat." }, { role: "model" as const, text: "Once upon a time," }] };
+    const size = await engine.countTokens(prompt);
+    for (const budget of [0, -1, 4]) {
+      const { events } = await run({ prompt, sampling: { temperature: 0, maxOutputTokens: 4 }, thinking: { includeThoughts: true, budget } });
+      expect(events[0]!.usage.promptTokens).toBe(size);
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { FunctionCallingConfigMode, type Content, type GenerateContentResponse, type Part } from "@google/genai";
+import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { useGeminiServer } from "../support/server.js";
 
@@ -72,5 +73,28 @@ describe("a local thinking model through @google/genai", () => {
     expect(grew).toBeGreaterThanOrEqual(first.usageMetadata!.thoughtsTokenCount! - 1);
     // A signature that is not ours is accepted and carries nothing.
     expect(foreign.usageMetadata!.promptTokenCount).toBe(without.usageMetadata!.promptTokenCount);
+  });
+
+  it("on the OpenAI surface: reasoning_effort none answers without thinking, and an assistant's reasoning_content reaches the model", async () => {
+    const openai = new OpenAI({ apiKey: "k", baseURL: `${test.server.url}/v1` });
+    const none = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: ASK }], reasoning_effort: "none", temperature: 0, max_tokens: 12 });
+    expect((none.choices[0]!.message as { reasoning_content?: string }).reasoning_content).toBeUndefined();
+    expect(none.choices[0]!.message.content?.trim().length).toBeGreaterThan(0);
+    expect(none.usage?.completion_tokens_details?.reasoning_tokens ?? 0).toBe(0);
+
+    // A thought of its own, streamed as reasoning_content (nothing closes it: it is all reasoning up to max_tokens).
+    const stream = await openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: ASK }], reasoning_effort: "low", temperature: 0, max_tokens: 8, stream: true });
+    let reasoning = "";
+    for await (const chunk of stream) reasoning += (chunk.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? "";
+    expect(reasoning.trim().length).toBeGreaterThan(0);
+
+    const history = (reasoning_content?: string) =>
+      [
+        { role: "user", content: ASK },
+        { role: "assistant", content: "Once upon a time,", ...(reasoning_content ? { reasoning_content } : {}) },
+      ] as OpenAI.ChatCompletionMessageParam[];
+    const withReasoning = await openai.chat.completions.create({ model: MODEL, messages: history(reasoning), reasoning_effort: "none", max_tokens: 1 });
+    const without = await openai.chat.completions.create({ model: MODEL, messages: history(), reasoning_effort: "none", max_tokens: 1 });
+    expect(withReasoning.usage!.prompt_tokens).toBeGreaterThan(without.usage!.prompt_tokens);
   });
 });

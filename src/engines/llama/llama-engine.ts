@@ -155,8 +155,10 @@ export class LlamaEngine implements Engine {
    */
   private thinkingPrompt(prompt: FormattedPrompt, format: ThoughtSegmentFormat, request: GenerateRequest, switched: boolean) {
     const wantsNone = (request.thinking?.budget === 0 && !switched) || request.sampling.constraint !== undefined;
-    const off = wantsNone ? emptyThought(format) : undefined;
-    const opening = off ?? (format.openOnResponseStart ? format.prefix : "");
+    // A prompt that ends in a model turn is that turn continued: nothing is written after its text.
+    const continues = request.prompt.turns.at(-1)?.role === "model";
+    const off = wantsNone && !continues ? emptyThought(format) : undefined;
+    const opening = continues ? "" : (off ?? (format.openOnResponseStart ? format.prefix : ""));
     const tokens = opening ? [...prompt.tokens, ...this.model.tokenize(opening, true)] : prompt.tokens;
     const startInThought = off === undefined && promptOpensThought(this.model.detokenize(tokens.slice(-16), true), format);
     return { prompt: { ...prompt, tokens }, splitter: new ThoughtSplitter(format, { startInThought, budget: request.thinking?.budget }) };
