@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { geminiRoutes } from "../gemini/routes.js";
@@ -21,6 +22,7 @@ import { parseJsonText } from "../base/json-depth.js";
 import type { StreamTracker } from "../serving/stream-tracker.js";
 import { DEFAULT_FILE_TTL_MS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, FileStore } from "../files/file-store.js";
 import { defaultDataDir } from "../files/data-dir.js";
+import { KEY_FILE_NAME as THOUGHT_KEY_FILE, thoughtSigner } from "../serving/thought-signatures.js";
 import { filesRoutes } from "../files/routes.js";
 import { UPLOAD_REQUEST_HEADERS, UPLOAD_RESPONSE_HEADERS, uploadRoutes } from "../files/upload-routes.js";
 
@@ -125,8 +127,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   app.addHook("onClose", async () => caches.close());
   await app.register(openAiRoutes, { prefix: "/v1", models: options.models, keys, metrics, streams, chunkWindowMs });
+  const dataDir = options.files?.dataDir ?? defaultDataDir();
+  // Thought signatures stay readable across restarts: their key lives beside the uploaded files.
+  thoughtSigner.useKeyFile(path.join(dataDir, THOUGHT_KEY_FILE));
   const files = await FileStore.open({
-    dataDir: options.files?.dataDir ?? defaultDataDir(),
+    dataDir,
     maxFileBytes: options.files?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     maxTotalBytes: options.files?.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
     ttlMs: options.files?.ttlMs ?? DEFAULT_FILE_TTL_MS,
