@@ -60,6 +60,7 @@ export async function createEngine(spec: ModelSpec, settings: EngineSettings): P
     contextSize: settings.contextSize,
     stateDir: settings.stateDir,
     flashAttention: settings.flashAttention,
+    ...(spec.chatWrapper ? { chatWrapper: spec.chatWrapper } : {}),
   };
   if (settings.isolate === false) return LlamaEngine.load(options);
   return RunnerEngine.start(options, {

@@ -11,6 +11,7 @@ import { defaultDataDir } from "../files/data-dir.js";
 import { startServer } from "./serve.js";
 import { runStream } from "./stream.js";
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES } from "../files/file-store.js";
+import { DEFAULT_CHUNK_WINDOW_MS } from "../base/chunk-timing.js";
 
 const program = new Command()
   .name("genai-local")
@@ -22,7 +23,7 @@ program
   .description("serve the Gemini API")
   .addOption(new Option("--host <host>", "address to listen on").default("127.0.0.1").env("GENAI_LOCAL_HOST"))
   .addOption(new Option("--port <port>", "port (0 picks a free one)").argParser(port).default(8080).env("GENAI_LOCAL_PORT"))
-  .option("--model <ID=SOURCE>", "a model: ID=path/to/file.gguf or ID=hf:owner/repo/file.gguf (repeatable; the first is the default)", collect)
+  .option("--model <ID=SOURCE>", "a model: ID=path/to/file.gguf or ID=hf:owner/repo/file.gguf, optionally ending in ,chat-wrapper=NAME (a node-llama-cpp chat wrapper: qwen, qwen3.5, deepSeek, harmony, gemma4, seed, chatML, …) (repeatable; the first is the default)", collect)
   .option("--upstream <ID=openai:URL>", "a model served by a remote OpenAI-compatible engine: ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR][,input=image+audio+pdf] (repeatable)", collect)
   .option("--alias <ID=TARGET>", "answer model id ID with model TARGET (repeatable)", collect)
   .addOption(modelsDirOption())
@@ -49,13 +50,13 @@ program
   .addOption(new Option("--max-body <bytes>", "largest request body").argParser(positiveInt).default(20 * 1024 * 1024))
   .addOption(new Option("--max-header-size <bytes>", "largest request head").argParser(positiveInt).default(16 * 1024))
   .addOption(new Option("--request-timeout <seconds>", "time a client has to send its whole request").argParser(nonNegativeNumber).default(30))
-  .addOption(new Option("--chunk-window <ms>", "text generated within this many ms of the last chunk joins the next chunk (0: a chunk per token)").argParser(nonNegativeNumber).default(10))
+  .addOption(new Option("--chunk-window <ms>", "text generated within this many ms of the last chunk joins the next chunk (0: a chunk per token)").argParser(nonNegativeNumber).default(DEFAULT_CHUNK_WINDOW_MS))
   .option("--cors-origin <origin>", "allow this browser origin (repeatable; CORS is off by default)", collect)
   .addOption(new Option("--cache-max-tokens <n>", "tokens all cached contents (context caching) may hold together").argParser(positiveInt).default(DEFAULT_CACHE_MAX_TOKENS))
   .addOption(new Option("--cache-dir <dir>", "where cached contents' KV states are saved (in a directory of this server's own, removed on exit)").env("GENAI_LOCAL_CACHE_DIR"))
   .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug").env("GENAI_LOCAL_LOG_LEVEL"))
   // The Files API: uploaded files live on disk under the data directory and survive restarts.
-  .addOption(new Option("--data-dir <dir>", "where uploaded files are kept (default: the user's state directory, e.g. ~/.local/state/genai-local)").env("GENAI_LOCAL_DATA_DIR"))
+  .addOption(new Option("--data-dir <dir>", "where uploaded files and the thought-signing key are kept (default: the user's state directory, e.g. ~/.local/state/genai-local)").env("GENAI_LOCAL_DATA_DIR"))
   .addOption(new Option("--files-max-bytes <bytes>", "bytes all uploaded files may take together").argParser(positiveInt).default(DEFAULT_MAX_TOTAL_BYTES))
   .addOption(new Option("--file-max-bytes <bytes>", "largest uploaded file").argParser(positiveInt).default(DEFAULT_MAX_FILE_BYTES))
   .addOption(new Option("--files-ttl <hours>", "how long an uploaded file lives before it is deleted").argParser(nonNegativeNumber).default(48))

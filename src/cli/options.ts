@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
 import type { TlsFiles } from "../http/connection-limits.js";
 import { isUpstreamSource, parseUpstreamSource } from "../engines/upstream/upstream-spec.js";
+import { CHAT_WRAPPER_NAMES, isChatWrapperName } from "../engines/llama/thinking-wrappers.js";
 import { DEFAULT_MODEL, ModelRegistry, parseAlias, parseModelSpec, type ModelSpec } from "../models/registry.js";
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -56,6 +57,11 @@ export function registryFrom(modelValues: string[] = [], aliasValues: string[] =
     return spec;
   });
   const local = modelValues.map(parseModelSpec);
+  for (const spec of local) {
+    if (spec.chatWrapper !== undefined && !isChatWrapperName(spec.chatWrapper)) {
+      throw new InvalidArgumentError(`--model ${spec.id}: unknown chat wrapper "${spec.chatWrapper}"; one of: ${CHAT_WRAPPER_NAMES.join(", ")}.`);
+    }
+  }
   const specs: ModelSpec[] = local.length || upstreams.length ? [...local, ...upstreams] : [{ ...DEFAULT_MODEL }];
   return new ModelRegistry(specs, new Map(aliasValues.map(parseAlias)));
 }

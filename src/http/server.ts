@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { geminiRoutes } from "../gemini/routes.js";
@@ -8,8 +9,9 @@ import { ContentCache, DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache
 import { openAiRoutes } from "../openai/routes.js";
 import { playgroundPlugin } from "../web/playground-plugin.js";
 import { DEFAULT_LIVE_SERVER_LIMITS, liveRoutes, type LiveServerLimits } from "../live/routes.js";
-import { DEFAULT_LIVE_LIMITS } from "../live/session.js";
+import { DEFAULT_LIVE_LIMITS } from "../live/session-deps.js";
 import type { ModelRegistry } from "../models/registry.js";
+import { DEFAULT_CHUNK_WINDOW_MS } from "../base/chunk-timing.js";
 import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "../route-kit/auth.js";
 import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits, type TlsFiles } from "./connection-limits.js";
@@ -20,6 +22,7 @@ import { parseJsonText } from "../base/json-depth.js";
 import type { StreamTracker } from "../serving/stream-tracker.js";
 import { DEFAULT_FILE_TTL_MS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, FileStore } from "../files/file-store.js";
 import { defaultDataDir } from "../files/data-dir.js";
+import { KEY_FILE_NAME as THOUGHT_KEY_FILE, thoughtSigner } from "../serving/thought-signatures.js";
 import { filesRoutes } from "../files/routes.js";
 import { UPLOAD_REQUEST_HEADERS, UPLOAD_RESPONSE_HEADERS, uploadRoutes } from "../files/upload-routes.js";
 
@@ -32,7 +35,7 @@ export interface ServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** Browser origins allowed by CORS; none (CORS off) by default. */
   corsOrigins?: readonly string[];
-  /** See coalesceText; 0 sends every token as its own chunk. */
+  /** See serving/chunk-policy.ts; 0 sends every token as its own chunk. */
   chunkWindowMs?: number;
   /** Tokens all cached contents may hold together (context caching). */
   cacheMaxTokens?: number;
@@ -48,8 +51,6 @@ export interface ServerOptions {
 
 /** Every REST route is served under each API version the SDKs call. */
 export const API_VERSIONS = ["v1beta", "v1", "v1alpha"] as const;
-
-export const DEFAULT_CHUNK_WINDOW_MS = 10;
 
 /** Assembles the HTTP server: each wire surface and the operational routes are plugins. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -126,8 +127,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   app.addHook("onClose", async () => caches.close());
   await app.register(openAiRoutes, { prefix: "/v1", models: options.models, keys, metrics, streams, chunkWindowMs });
+  const dataDir = options.files?.dataDir ?? defaultDataDir();
+  // Thought signatures stay readable across restarts: their key lives beside the uploaded files.
+  thoughtSigner.useKeyFile(path.join(dataDir, THOUGHT_KEY_FILE));
   const files = await FileStore.open({
-    dataDir: options.files?.dataDir ?? defaultDataDir(),
+    dataDir,
     maxFileBytes: options.files?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     maxTotalBytes: options.files?.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
     ttlMs: options.files?.ttlMs ?? DEFAULT_FILE_TTL_MS,

@@ -38,4 +38,19 @@ describe("PromptFormatter", () => {
     expect(plain.defaultSystemPrompt).toBeUndefined();
     expect(text(stories, plain.format({ turns: [{ role: "user", text: "Once upon a time" }] }).tokens)).toMatch(/^(<s>)?\s*Once upon a time$/);
   });
+
+  it("gives a model turn's thought back as the thinking wrapper's thought segment, and leaves it out for a model that does not think", () => {
+    const prompt = {
+      turns: [
+        { role: "user" as const, text: "What is the weather in Paris?" },
+        { role: "model" as const, text: "Let me look.", thought: "The user wants the weather; I should call the tool." },
+        { role: "user" as const, text: "It is sunny." },
+      ],
+    };
+    const thinking = text(chat, new PromptFormatter(chat, "qwen3.5").format(prompt).tokens);
+    expect(thinking).toContain("<|im_start|>assistant\n<think>\nThe user wants the weather; I should call the tool.\n</think>Let me look.<|im_end|>");
+    const plain = text(chat, new PromptFormatter(chat).format(prompt).tokens);
+    expect(plain).toContain("<|im_start|>assistant\nLet me look.<|im_end|>");
+    expect(plain).not.toContain("The user wants the weather");
+  });
 });

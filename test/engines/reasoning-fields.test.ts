@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { deltaReasoning, reasoningFields } from "../../src/engines/upstream/reasoning-fields.js";
 import { parseUpstreamSource } from "../../src/engines/upstream/upstream-spec.js";
@@ -61,5 +64,25 @@ describe("thought signatures", () => {
     expect(signer.open("CiQB0e2Kb6TkudQsDxtD31FVR08uogP/Bg0v09ujrGIhrx9VQ1IK")).toBeUndefined();
     expect(signer.open("")).toBeUndefined();
     expect(signer.open("not base64 at all!")).toBeUndefined();
+  });
+
+  it("share a key file: made with the first signature, read by the next signer, a damaged one refused", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "genai-local-key-"));
+    try {
+      const file = path.join(dir, "data", "thought-signing.key");
+      const first = new ThoughtSigner();
+      first.useKeyFile(file);
+      expect(existsSync(file)).toBe(false);
+      const signature = first.sign("kept across restarts");
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+      const next = new ThoughtSigner();
+      next.useKeyFile(file);
+      expect(next.open(signature)).toBe("kept across restarts");
+      writeFileSync(file, "short\n");
+      expect(() => new ThoughtSigner().useKeyFile(file)).toThrow(/is not a thought-signing key/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

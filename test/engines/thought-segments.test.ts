@@ -80,7 +80,7 @@ describe.each(WRAPPERS)("%s output", (_name, wrapper) => {
     expect(splitter.thoughtTokens).toBeGreaterThan(0);
   });
 
-  it("counts thought tokens against a budget and, once spent, closes the thought with the wrapper's suffix", () => {
+  it("counts thought tokens against a budget and, once spent, closes the thought with the wrapper's suffix (and answer header)", () => {
     const splitter = new ThoughtSplitter(format, { startInThought, budget: 4 });
     const pieces: SegmentPiece[] = [];
     let at = 0;
@@ -89,7 +89,8 @@ describe.each(WRAPPERS)("%s output", (_name, wrapper) => {
     expect(splitter.thoughtTokens).toBe(4);
     const { pieces: rest, inject } = splitter.closeThought();
     pieces.push(...rest);
-    expect(inject).toBe(format.suffix);
+    // The suffix, and gpt-oss's final-channel header, so that what the model writes next is the answer.
+    expect(inject).toBe(format.suffix + (format.answerHeaders[0] ?? ""));
     expect(THOUGHT.startsWith(joined(pieces, "thought"))).toBe(true);
     // The model, shown the suffix, answers: what it writes now is answer.
     pieces.push(...splitter.push("\n\nIt is 4."), ...splitter.flush());

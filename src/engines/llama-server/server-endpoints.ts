@@ -1,7 +1,7 @@
 import { Agent, request } from "undici";
 import { ApiError } from "../../base/api-error.js";
 import type { PromptInput } from "../engine.js";
-import { toChatMessages } from "../upstream/openai-upstream.js";
+import { toChatMessages } from "../upstream/openai-messages.js";
 
 /**
  * llama-server's own endpoints beside the OpenAI wire: /tokenize and /apply-template for

@@ -1,12 +1,13 @@
 import path from "node:path";
 import { statSync } from "node:fs";
-import { resolveChatWrapper, type LlamaContext, type LlamaEmbeddingContext, type LlamaModel } from "node-llama-cpp";
+import type { LlamaContext, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
 import { defaultThreads, flashAttentionFor, getRuntime, type FlashAttentionMode } from "./llama-runtime.js";
 import { PromptFormatter, type FormattedPrompt } from "./prompt-format.js";
 import { SequencePool } from "./sequence-pool.js";
 import { generateOnSequence } from "./token-generation.js";
+import { needsSpecialTokens } from "./incremental-detokenizer.js";
 import { GrammarCache } from "./grammar-cache.js";
 import { PrefixStates } from "./prefix-states.js";
 import { emptyThought, promptOpensThought, splitThoughtEvents, ThoughtSplitter, thoughtFormatOf, type ThoughtSegmentFormat } from "./thought-segments.js";
@@ -24,6 +25,8 @@ export interface LlamaEngineOptions {
   stateDir?: string;
   /** Flash attention (see flashAttentionFor): off on the CPU alone, llama.cpp's choice on a GPU, unless on or off is asked for. */
   flashAttention?: FlashAttentionMode;
+  /** A chat wrapper by name instead of the template's (see thinking-wrappers.ts CHAT_WRAPPER_NAMES). */
+  chatWrapper?: string;
 }
 
 export const DEFAULT_PARALLEL = 4;
@@ -40,6 +43,8 @@ export class LlamaEngine implements Engine {
     private readonly prefixes: PrefixStates,
     /** The model's thought segment, for a reasoning model (see thought-segments.ts). */
     private readonly thoughts?: ThoughtSegmentFormat,
+    /** The thought markers are special tokens (gpt-oss's): the output is detokenized with them, for the splitter. */
+    private readonly specialMarkers = false,
   ) {}
 
   static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
@@ -54,7 +59,7 @@ export class LlamaEngine implements Engine {
       contextSize,
       threads,
     });
-    const formatter = new PromptFormatter(model);
+    const formatter = new PromptFormatter(model, options.chatWrapper);
     const name = model.fileInfo.metadata?.general?.name;
     const info: ModelInfo = {
       id: options.id,
@@ -67,8 +72,10 @@ export class LlamaEngine implements Engine {
     };
     if (formatter.toolCallFormat) info.toolCallFormat = formatter.toolCallFormat;
     const pool = new SequencePool(context);
-    const thoughts = formatter.hasChatTemplate ? thoughtFormatOf(resolveChatWrapper(model)) : undefined;
-    return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model, formatter.toolCallFormat), new PrefixStates(pool, options.stateDir), thoughts);
+    const thoughts = formatter.chatWrapper ? thoughtFormatOf(formatter.chatWrapper) : undefined;
+    const specialMarkers = thoughts !== undefined && needsSpecialTokens(model, [thoughts.prefix, thoughts.suffix, ...thoughts.answerHeaders]);
+    const grammars = new GrammarCache(llama, model, formatter.toolCallFormat);
+    return new LlamaEngine(info, model, context, formatter, pool, grammars, new PrefixStates(pool, options.stateDir), thoughts, specialMarkers);
   }
 
   load(): { active: number; queued: number } {
@@ -99,8 +106,10 @@ export class LlamaEngine implements Engine {
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
-    const thinking = this.thoughts && !request.prompt.raw ? this.thinkingPrompt(this.formatter.format(request.prompt), this.thoughts, request) : undefined;
-    const prompt = thinking?.prompt ?? this.formatter.format(request.prompt);
+    const variant = this.formatter.wrapperFor(request.thinking);
+    const formatted = this.formatter.format(request.prompt, variant?.wrapper);
+    const thinking = this.thoughts && !request.prompt.raw ? this.thinkingPrompt(formatted, this.thoughts, request, variant?.switched ?? false) : undefined;
+    const prompt = thinking?.prompt ?? formatted;
     const room = this.info.inputTokenLimit - prompt.tokens.length;
     if (room < 1) {
       throw new RequestRejectedError(
@@ -111,6 +120,8 @@ export class LlamaEngine implements Engine {
     const sequence = await this.pool.acquire(prompt.tokens, request.signal);
     try {
       if (request.prompt.prefixCache) await this.prefixes.restore(sequence, request.prompt.prefixCache, prompt.tokens);
+      // A spent thought budget: the thought's closing text, evaluated after the last generated token.
+      let close: Token[] | undefined;
       const events = generateOnSequence({
         model: this.model,
         sequence,
@@ -120,8 +131,16 @@ export class LlamaEngine implements Engine {
         grammar: grammar?.state,
         maxOutputTokens: Math.min(request.sampling.maxOutputTokens ?? room, room),
         signal: request.signal,
+        specialTokens: thinking !== undefined && this.specialMarkers,
+        interject: () => {
+          const tokens = close;
+          close = undefined;
+          return tokens;
+        },
       });
-      yield* thinking ? splitThoughtEvents(events, thinking.splitter) : events;
+      // Under a grammar the engine cannot write tokens of its own: the grammar would not have seen them.
+      const onBudgetSpent = grammar ? undefined : (inject: string) => void (close = this.model.tokenize(inject, true));
+      yield* thinking ? splitThoughtEvents(events, thinking.splitter, onBudgetSpent) : events;
     } finally {
       this.pool.release(sequence);
     }
@@ -129,13 +148,17 @@ export class LlamaEngine implements Engine {
 
   /**
    * A reasoning model's prompt and the splitter for its output: budget 0 closes an empty thought
-   * after the prompt (Qwen3's way of not thinking), a wrapper that opens the thought at the
-   * response start gets its prefix written, and the splitter starts inside the thought when the
-   * prompt ends in one.
+   * after the prompt (Qwen3's way of not thinking) unless the request's wrapper variant already
+   * said so (`switched`), a wrapper that opens the thought at the response start gets its prefix
+   * written, and the splitter starts inside the thought when the prompt ends in one. Output under
+   * a grammar (structured output, a forced call) leaves no room for a thought: it gets the empty one.
    */
-  private thinkingPrompt(prompt: FormattedPrompt, format: ThoughtSegmentFormat, request: GenerateRequest) {
-    const off = request.thinking?.budget === 0 ? emptyThought(format) : undefined;
-    const opening = off ?? (format.openOnResponseStart ? format.prefix : "");
+  private thinkingPrompt(prompt: FormattedPrompt, format: ThoughtSegmentFormat, request: GenerateRequest, switched: boolean) {
+    const wantsNone = (request.thinking?.budget === 0 && !switched) || request.sampling.constraint !== undefined;
+    // A prompt that ends in a model turn is that turn continued: nothing is written after its text.
+    const continues = request.prompt.turns.at(-1)?.role === "model";
+    const off = wantsNone && !continues ? emptyThought(format) : undefined;
+    const opening = continues ? "" : (off ?? (format.openOnResponseStart ? format.prefix : ""));
     const tokens = opening ? [...prompt.tokens, ...this.model.tokenize(opening, true)] : prompt.tokens;
     const startInThought = off === undefined && promptOpensThought(this.model.detokenize(tokens.slice(-16), true), format);
     return { prompt: { ...prompt, tokens }, splitter: new ThoughtSplitter(format, { startInThought, budget: request.thinking?.budget }) };

@@ -1,13 +1,15 @@
 import {
   JinjaTemplateChatWrapper,
-  resolveChatWrapper,
   type ChatHistoryItem,
+  type ChatModelResponse,
+  type ChatModelSegment,
   type ChatWrapper,
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import type { PromptInput, ToolCallFormat } from "../engine.js";
+import type { ChatTurn, PromptInput, ThinkingOptions, ToolCallFormat } from "../engine.js";
 import { chatModelFunctions, nativeToolCallFormat } from "./native-tools.js";
+import { resolveModelChatWrapper, ThinkingWrappers } from "./thinking-wrappers.js";
 
 export interface FormattedPrompt {
   tokens: Token[];
@@ -22,15 +24,23 @@ export interface FormattedPrompt {
  * as plain text to be continued otherwise (base models such as stories260K).
  */
 export class PromptFormatter {
-  private readonly chatWrapper: ChatWrapper | null;
+  /** The chat wrapper that renders chat prompts; null for a model without a chat template. */
+  readonly chatWrapper: ChatWrapper | null;
   /** The model's own function-calling format, when its chat wrapper knows one. */
   readonly toolCallFormat: ToolCallFormat | undefined;
+  private readonly thinkingWrappers: ThinkingWrappers | undefined;
 
-  constructor(private readonly model: LlamaModel) {
+  /** `forcedWrapper`: a chat wrapper by name (see thinking-wrappers.ts) instead of the one the template resolves to. */
+  constructor(
+    private readonly model: LlamaModel,
+    forcedWrapper?: string,
+  ) {
     const template = model.fileInfo.metadata?.tokenizer?.chat_template;
-    this.chatWrapper = typeof template === "string" && template.length > 0 ? resolveChatWrapper(model) : null;
+    const ownTemplate = typeof template === "string" && template.length > 0 ? template : undefined;
+    this.chatWrapper = ownTemplate !== undefined || forcedWrapper ? resolveModelChatWrapper(model, forcedWrapper) : null;
     this.toolCallFormat = this.chatWrapper ? nativeToolCallFormat(this.chatWrapper) : undefined;
-    this.defaultSystemPrompt = this.chatWrapper && typeof template === "string" ? templateDefaultSystemPrompt(this.chatWrapper, template) : undefined;
+    this.thinkingWrappers = this.chatWrapper ? new ThinkingWrappers(this.chatWrapper) : undefined;
+    this.defaultSystemPrompt = this.chatWrapper && ownTemplate !== undefined ? templateDefaultSystemPrompt(this.chatWrapper, ownTemplate) : undefined;
   }
 
   /** The system prompt the model's own template writes when a conversation has none (SmolLM2's, Qwen 2.5's). */
@@ -40,8 +50,14 @@ export class PromptFormatter {
     return this.chatWrapper !== null;
   }
 
-  format(prompt: PromptInput): FormattedPrompt {
-    return this.chatWrapper && !prompt.raw ? this.formatChat(this.chatWrapper, prompt) : this.formatPlain(prompt);
+  /** `wrapper`: a per-request variant of the model's wrapper (see wrapperFor). */
+  format(prompt: PromptInput, wrapper = this.chatWrapper): FormattedPrompt {
+    return wrapper && !prompt.raw ? this.formatChat(wrapper, prompt) : this.formatPlain(prompt);
+  }
+
+  /** The wrapper a request's thinking options call for (gpt-oss's effort, Gemma 4's switch); undefined without a chat wrapper. */
+  wrapperFor(thinking: ThinkingOptions | undefined): { wrapper: ChatWrapper; switched: boolean } | undefined {
+    return this.thinkingWrappers?.for(thinking);
   }
 
   /** The tokens a prompt starts with when more turns follow it (no open model turn): a cached prefix. */
@@ -62,8 +78,9 @@ export class PromptFormatter {
     const history: ChatHistoryItem[] = [];
     const system = prompt.systemInstruction || this.defaultSystemPrompt;
     if (system) history.push({ type: "system", text: system });
+    const thinks = wrapper.settings.segments?.thought !== undefined;
     for (const turn of prompt.turns) {
-      history.push(turn.role === "user" ? { type: "user", text: turn.text } : { type: "model", response: [turn.text] });
+      history.push(turn.role === "user" ? { type: "user", text: turn.text } : { type: "model", response: modelResponse(turn, thinks) });
     }
     // An open model turn asks the template for its generation prompt.
     if (openModelTurn && prompt.turns.at(-1)?.role !== "model") history.push({ type: "model", response: [] });
@@ -79,6 +96,17 @@ export class PromptFormatter {
     }
     return { tokens: state.contextText.tokenize(this.model.tokenizer), stopTexts, stopTokens };
   }
+}
+
+/**
+ * A model turn as the wrapper renders it: a thought given back (from its signature, for the steps
+ * after the last user message) becomes the wrapper's own thought segment before the text, as the
+ * model wrote it. Left out for a wrapper without thought segments (it would write the text bare).
+ */
+function modelResponse(turn: ChatTurn, thinks: boolean): ChatModelResponse["response"] {
+  if (!turn.thought || !thinks) return [turn.text];
+  const thought: ChatModelSegment = { type: "segment", segmentType: "thought", text: turn.thought, ended: true };
+  return turn.text ? [thought, turn.text] : [thought];
 }
 
 /**

@@ -146,15 +146,16 @@ export class ThoughtSplitter {
   }
 
   /**
-   * Ends the thought here (its budget is spent): returns the pieces still held and the suffix
-   * the engine should feed the model so that it goes on to answer, as llama.cpp's reasoning
-   * budget does.
+   * Ends the thought here (its budget is spent): returns the pieces still held and the text the
+   * engine should feed the model so that it goes on to answer, as llama.cpp's reasoning budget
+   * does: the thought's suffix, and the answer's header where the format has one (gpt-oss's
+   * final channel).
    */
   closeThought(): { pieces: SegmentPiece[]; inject: string } {
     const pieces = this.mode === "thought" ? this.scan(true) : [];
     this.mode = "answer";
     this.trimStart = true;
-    return { pieces, inject: this.format.suffix };
+    return { pieces, inject: this.format.suffix + (this.headers[0] ?? "") };
   }
 
   private scan(final: boolean): SegmentPiece[] {
@@ -198,9 +199,15 @@ export class ThoughtSplitter {
 /**
  * A local model's events with its thought segment split out: `text` events become `thought`
  * events while the model thinks, and usage counts the thought's tokens apart from the answer's
- * (outputTokens is then the answer's alone), as the Gemini wire counts them.
+ * (outputTokens is then the answer's alone), as the Gemini wire counts them. When the budget is
+ * spent the thought is closed here and `onBudgetSpent` gets the text to feed the model, before
+ * the next event is asked for (the engine evaluates it after the last generated token).
  */
-export async function* splitThoughtEvents(events: AsyncIterable<GenerationEvent>, splitter: ThoughtSplitter): AsyncGenerator<GenerationEvent> {
+export async function* splitThoughtEvents(
+  events: AsyncIterable<GenerationEvent>,
+  splitter: ThoughtSplitter,
+  onBudgetSpent?: (inject: string) => void,
+): AsyncGenerator<GenerationEvent> {
   let generated = 0;
   const usageOf = (usage: TokenUsage): TokenUsage =>
     splitter.thoughtTokens > 0 ? { ...usage, outputTokens: Math.max(0, usage.outputTokens - splitter.thoughtTokens), thoughtTokens: splitter.thoughtTokens } : usage;
@@ -210,6 +217,11 @@ export async function* splitThoughtEvents(events: AsyncIterable<GenerationEvent>
     if (event.type === "text") {
       const pieces = splitter.push(event.text, Math.max(0, event.usage.outputTokens - generated));
       generated = event.usage.outputTokens;
+      if (onBudgetSpent && splitter.budgetSpent) {
+        const closed = splitter.closeThought();
+        pieces.push(...closed.pieces);
+        onBudgetSpent(closed.inject);
+      }
       yield* toEvents(pieces, event.usage);
     } else if (event.type === "end") {
       yield* toEvents(splitter.flush(), event.usage);

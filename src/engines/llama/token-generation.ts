@@ -16,6 +16,14 @@ export interface GenerationPlan {
   /** Constrains sampling to a grammar (structured output). */
   grammar?: LlamaGrammarEvaluationState;
   signal?: AbortSignal;
+  /**
+   * Asked after each text event: tokens the engine writes into the response itself, evaluated
+   * right after the last generated token and not reported as output (a thought's closing
+   * suffix once its budget is spent, see thought-segments.ts).
+   */
+  interject?: () => Token[] | undefined;
+  /** Write special tokens as their text (a thinking model whose thought markers are special tokens). */
+  specialTokens?: boolean;
 }
 
 /**
@@ -31,7 +39,7 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
   const usage: TokenUsage = { promptTokens: prompt.tokens.length, cachedPromptTokens: cached, outputTokens: 0 };
   yield { type: "start", usage: { ...usage } };
 
-  const detokenizer = new IncrementalDetokenizer(model);
+  const detokenizer = new IncrementalDetokenizer(model, plan.specialTokens);
   const stops = new StopSequenceFilter([...(plan.sampling.stopSequences ?? []), ...prompt.stopTexts]);
   const generated: Token[] = [];
   let finishReason: FinishReason = "STOP";
@@ -44,7 +52,14 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
   const evaluation: AsyncGenerator<Token | { token: Token; probabilities: Map<Token, number> }, void, void | Token | Token[]> =
     topCount === undefined ? sequence.evaluate(tokens, options) : sequence.evaluateWithMetadata(tokens, { probabilities: true }, options);
   let logprobs: TokenLogprob[] | undefined = topCount === undefined ? undefined : [];
-  for await (const item of tokensYieldingToTrims(evaluation, pool)) {
+  // The next evaluation's tokens when the engine writes some of its own (node-llama-cpp's replacement tokens).
+  let feed: Token[] | undefined;
+  const takeFeed = () => {
+    const tokens = feed;
+    feed = undefined;
+    return tokens;
+  };
+  for await (const item of tokensYieldingToTrims(evaluation, pool, takeFeed)) {
     if (signal?.aborted) return;
     const token = typeof item === "number" ? item : item.token;
     if (model.isEogToken(token) || prompt.stopTokens.includes(token)) {
@@ -71,6 +86,11 @@ export async function* generateOnSequence(plan: GenerationPlan): AsyncGenerator<
     if (generated.length >= plan.maxOutputTokens) {
       finishReason = "MAX_TOKENS";
       break;
+    }
+    const written = text.length > 0 ? plan.interject?.() : undefined;
+    if (written?.length) {
+      feed = [token, ...written];
+      detokenizer.skip(written);
     }
   }
   if (signal?.aborted) return;
@@ -102,13 +122,16 @@ function tokenLogprob(model: LlamaModel, token: Token, probabilities: Map<Token,
   return { token: text(token), tokenId: token, logProbability: logOf(probabilities.get(token)), top: choices };
 }
 
-/** Pauses between tokens while another stream's trim waits for the context (see SequencePool). */
-async function* tokensYieldingToTrims<T>(evaluation: AsyncGenerator<T, void, void | Token | Token[]>, pool: SequencePool): AsyncGenerator<T> {
+/**
+ * Pauses between tokens while another stream's trim waits for the context (see SequencePool).
+ * `feed` says what to evaluate next instead of the token just generated (it must include it).
+ */
+async function* tokensYieldingToTrims<T>(evaluation: AsyncGenerator<T, void, void | Token | Token[]>, pool: SequencePool, feed: () => Token[] | undefined): AsyncGenerator<T> {
   try {
     for (;;) {
       const pending = pool.trimPending;
       if (pending) await pending;
-      const step = await evaluation.next();
+      const step = await evaluation.next(feed());
       if (step.done) return;
       yield step.value;
     }
