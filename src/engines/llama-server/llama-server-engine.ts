@@ -101,7 +101,9 @@ export class LlamaServerEngine implements Engine {
       const upstream = new OpenAiUpstreamEngine(
         { id: this.options.id, baseUrl: `${process.baseUrl}/v1`, model: this.options.id, reasoning: "llama-server", completions: true },
         // A local child either answers or has died (which ends the stream at once): no read timeout.
-        { connectMs: 5_000, readMs: 0 },
+        // A request sent on a reused connection was now and then dropped by llama-server ("other side
+        // closed") in the tests; a loopback connect per request costs far less than a token.
+        { connectMs: 5_000, readMs: 0, noKeepAlive: true },
       );
       const running: Running = { process, upstream, endpoints: new ServerEndpoints(process.baseUrl, label) };
       void process.exited.then((exit) => this.onExit(role, started, running, exit));

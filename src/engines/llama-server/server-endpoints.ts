@@ -8,7 +8,8 @@ import { toChatMessages } from "../upstream/openai-messages.js";
  * countTokens, /completion with n_predict 0 to evaluate a prompt into its cache.
  */
 export class ServerEndpoints {
-  private readonly agent = new Agent({ connect: { timeout: 5_000 }, keepAliveTimeout: 30_000 });
+  // A connection per request, as for generation (see LlamaServerEngine.launch).
+  private readonly agent = new Agent({ connect: { timeout: 5_000 }, pipelining: 0 });
 
   constructor(
     private readonly baseUrl: string,

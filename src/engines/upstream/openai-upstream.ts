@@ -12,6 +12,8 @@ export interface UpstreamTimeouts {
   connectMs: number;
   /** Longest silence between two pieces of the upstream's stream. */
   readMs: number;
+  /** A new connection per request (undici's pipelining 0), for an upstream that drops reused ones. */
+  noKeepAlive?: boolean;
 }
 
 const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
@@ -31,7 +33,12 @@ export class OpenAiUpstreamEngine implements Engine {
     private readonly spec: UpstreamSpec,
     private readonly timeouts: UpstreamTimeouts = DEFAULT_TIMEOUTS,
   ) {
-    this.agent = new Agent({ connect: { timeout: timeouts.connectMs }, bodyTimeout: timeouts.readMs, headersTimeout: timeouts.readMs, keepAliveTimeout: 30_000 });
+    this.agent = new Agent({
+      connect: { timeout: timeouts.connectMs },
+      bodyTimeout: timeouts.readMs,
+      headersTimeout: timeouts.readMs,
+      ...(timeouts.noKeepAlive ? { pipelining: 0 } : { keepAliveTimeout: 30_000 }),
+    });
     this.info = {
       id: spec.id,
       displayName: spec.id,
