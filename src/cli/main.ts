@@ -9,6 +9,7 @@ import { pullModel } from "./pull.js";
 import { startServer } from "./serve.js";
 import { runStream } from "./stream.js";
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES } from "../files/file-store.js";
+import { DEFAULT_CHUNK_WINDOW_MS } from "../base/chunk-timing.js";
 
 const program = new Command()
   .name("genai-local")
@@ -45,7 +46,7 @@ program
   .addOption(new Option("--max-body <bytes>", "largest request body").argParser(positiveInt).default(20 * 1024 * 1024))
   .addOption(new Option("--max-header-size <bytes>", "largest request head").argParser(positiveInt).default(16 * 1024))
   .addOption(new Option("--request-timeout <seconds>", "time a client has to send its whole request").argParser(nonNegativeNumber).default(30))
-  .addOption(new Option("--chunk-window <ms>", "text generated within this many ms of the last chunk joins the next chunk (0: a chunk per token)").argParser(nonNegativeNumber).default(10))
+  .addOption(new Option("--chunk-window <ms>", "text generated within this many ms of the last chunk joins the next chunk (0: a chunk per token)").argParser(nonNegativeNumber).default(DEFAULT_CHUNK_WINDOW_MS))
   .option("--cors-origin <origin>", "allow this browser origin (repeatable; CORS is off by default)", collect)
   .addOption(new Option("--cache-max-tokens <n>", "tokens all cached contents (context caching) may hold together").argParser(positiveInt).default(DEFAULT_CACHE_MAX_TOKENS))
   .addOption(new Option("--cache-dir <dir>", "where cached contents' KV states are saved (in a directory of this server's own, removed on exit)").env("GENAI_LOCAL_CACHE_DIR"))

@@ -1,8 +1,9 @@
 import { createEngine, type EngineSettings } from "./create-engine.js";
 import { newResponseId, toResponseChunks } from "../gemini/response-stream.js";
 import { toGenerateRequest } from "../gemini/translate.js";
-import { DEFAULT_CHUNK_WINDOW_MS } from "../http/server.js";
-import { coalesceText } from "../serving/coalesce-text.js";
+import { DEFAULT_CHUNK_WINDOW_MS } from "../base/chunk-timing.js";
+import { generationStreams } from "../serving/generation.js";
+import { ServerMetrics } from "../serving/metrics.js";
 import type { ModelRegistry } from "../models/registry.js";
 
 const SEPARATOR = "_".repeat(80);
@@ -28,7 +29,7 @@ async function streamThroughServer(options: StreamOptions & { url: string }): Pr
   for await (const chunk of stream) printChunk(chunk.text);
 }
 
-/** No server: the engine in this process, through the same Gemini translation. */
+/** No server: the engine in this process, through the same Gemini translation and generation pipeline as the routes. */
 async function streamInProcess(options: StreamOptions): Promise<void> {
   const id = options.models.resolveId(options.model);
   const spec = options.models.specs.find((s) => s.id === id);
@@ -37,7 +38,8 @@ async function streamInProcess(options: StreamOptions): Promise<void> {
   try {
     const request = toGenerateRequest({ contents: [{ role: "user", parts: [{ text: options.prompt }] }] });
     const identity = { modelVersion: engine.info.id, responseId: newResponseId() };
-    for await (const chunk of toResponseChunks(coalesceText(engine.generate(request), DEFAULT_CHUNK_WINDOW_MS), identity)) {
+    const pipeline = { engine, metrics: new ServerMetrics(options.models), startedAt: performance.now(), chunkWindowMs: DEFAULT_CHUNK_WINDOW_MS };
+    for await (const chunk of toResponseChunks(generationStreams(pipeline, request)[0]!, identity)) {
       printChunk(chunk.candidates[0]?.content.parts.map((part) => ("text" in part ? part.text : "")).join(""));
     }
   } finally {

@@ -1,9 +1,10 @@
 import type { GenerationEvent, TokenUsage } from "../engines/engine.js";
 import { collectCandidates, joinLogprobs, totalUsage } from "../serving/candidates.js";
 import { interleave } from "../serving/interleave.js";
+import { heldFirstPieceDeadline } from "../serving/chunk-policy.js";
 import { randomId } from "../base/random-id.js";
 import type { GenerateContentResponse } from "./protocol.js";
-import { toCandidate, toCandidatesResponse, toUsageMetadata, turnSignature, type CandidatePiece, type ResponseIdentity } from "./translate.js";
+import { toCandidate, toCandidatesResponse, toUsageMetadata, turnSignature, type CandidatePiece, type ResponseIdentity } from "./translate-response.js";
 
 /** Whether the client asked for the model's thoughts (thinkingConfig.includeThoughts); they are counted either way. */
 export interface ThoughtDisplay {
@@ -16,8 +17,6 @@ type Held = CandidatePiece & { usage: TokenUsage };
 export const newResponseId = (): string => randomId(16);
 
 const TURN_OVER = Symbol("turn over");
-/** Resolves once the event loop has finished the work of this turn (the I/O that woke it). */
-const endOfTurn = (): Promise<typeof TURN_OVER> => new Promise((resolve) => setImmediate(resolve, TURN_OVER));
 
 /**
  * Engine events → streamed Gemini responses for candidate `index`. `finishReason` must ride on
@@ -25,11 +24,9 @@ const endOfTurn = (): Promise<typeof TURN_OVER> => new Promise((resolve) => setI
  * none — and google-genai (Python) before 1.57 also drops one whose last chunk has only an empty
  * text part), so the last character of the text so far is held back until more text or
  * the end arrives, and the rest of every piece leaves at once. A first piece of one character
- * is the exception: time to first token does not wait for a second token (on a 7B model on a CPU
- * that is a whole token's time), so it waits only for the end of the event-loop turn that brought
- * it — an end that came with it (a limit of one token, a runner's batch) still makes one chunk —
- * and then leaves whole; should the model stop right after it, the last chunk carries
- * `{text: ""}` with the finishReason, as Google's own streams sometimes end. Function calls are
+ * is the exception: it leaves whole at the chunk policy's deadline (heldFirstPieceDeadline; an
+ * end that came with it, as with a limit of one token, still makes one chunk); should the model
+ * stop right after it, the last chunk carries `{text: ""}` with the finishReason, as Google's own streams sometimes end. Function calls are
  * held whole. Thoughts go out as they come, each a `thought: true` part (when the client asked
  * for them), and the turn's signature rides on its first function call or its last chunk. A
  * generation that ends without `end` (aborted) yields nothing more.
@@ -51,7 +48,7 @@ export async function* toResponseChunks(
       let result: IteratorResult<GenerationEvent>;
       if (held && !held.calls && held.text && !textSent) {
         ahead = source.next();
-        const first = await Promise.race([ahead, endOfTurn()]);
+        const first = await Promise.race([ahead, heldFirstPieceDeadline(TURN_OVER)]);
         if (first === TURN_OVER) {
           const piece = held;
           held = undefined;

@@ -9,8 +9,9 @@ import { ContentCache, DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache
 import { openAiRoutes } from "../openai/routes.js";
 import { playgroundPlugin } from "../web/playground-plugin.js";
 import { DEFAULT_LIVE_SERVER_LIMITS, liveRoutes, type LiveServerLimits } from "../live/routes.js";
-import { DEFAULT_LIVE_LIMITS } from "../live/session.js";
+import { DEFAULT_LIVE_LIMITS } from "../live/session-deps.js";
 import type { ModelRegistry } from "../models/registry.js";
+import { DEFAULT_CHUNK_WINDOW_MS } from "../base/chunk-timing.js";
 import cors from "@fastify/cors";
 import { ApiKeys, speaksOpenAi } from "../route-kit/auth.js";
 import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLimits, type TlsFiles } from "./connection-limits.js";
@@ -34,7 +35,7 @@ export interface ServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** Browser origins allowed by CORS; none (CORS off) by default. */
   corsOrigins?: readonly string[];
-  /** See coalesceText; 0 sends every token as its own chunk. */
+  /** See serving/chunk-policy.ts; 0 sends every token as its own chunk. */
   chunkWindowMs?: number;
   /** Tokens all cached contents may hold together (context caching). */
   cacheMaxTokens?: number;
@@ -50,8 +51,6 @@ export interface ServerOptions {
 
 /** Every REST route is served under each API version the SDKs call. */
 export const API_VERSIONS = ["v1beta", "v1", "v1alpha"] as const;
-
-export const DEFAULT_CHUNK_WINDOW_MS = 10;
 
 /** Assembles the HTTP server: each wire surface and the operational routes are plugins. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {

@@ -3,7 +3,7 @@ import { invalidArgument } from "../route-kit/errors.js";
 import { exceedsJsonDepth, tooDeepError } from "../base/json-depth.js";
 import { jsonLine } from "../route-kit/sse.js";
 import type { LiveServerMessage } from "./protocol.js";
-import type { LiveTransport } from "./session.js";
+import type { LiveTransport } from "./session-deps.js";
 
 /**
  * The one place that frames Live messages, both ways: each server message is one JSON text frame,

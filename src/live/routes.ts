@@ -13,7 +13,8 @@ import type { StreamTracker } from "../serving/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { liveTransport, parseFrame } from "./framer.js";
 import { ResumptionStore } from "./resumption.js";
-import { LiveSession, type LiveLimits } from "./session.js";
+import { LiveSession } from "./session.js";
+import type { LiveLimits } from "./session-deps.js";
 import { toLiveClose } from "./translate.js";
 
 export interface LiveServerLimits extends LiveLimits {

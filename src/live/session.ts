@@ -1,9 +1,9 @@
-import type { Engine, FunctionCall, GenerateRequest, GenerationEvent } from "../engines/engine.js";
+import { RequestRejectedError, type Engine, type FunctionCall, type GenerationEvent } from "../engines/engine.js";
 import { ApiError, INTERNAL_MESSAGE, invalidArgument, notFound, toApiError } from "../route-kit/errors.js";
 import { parseBody } from "../route-kit/validate.js";
 import type { Content } from "../gemini/protocol.js";
 import { ClientMessageSchema, type ClientMessage, type LiveServerMessage } from "./protocol.js";
-import type { ResumptionStore } from "./resumption.js";
+import type { LiveSessionDeps } from "./session-deps.js";
 import { SessionMedia } from "./session-media.js";
 import {
   clientContentTurns,
@@ -26,45 +26,6 @@ import {
   usageMessage,
   type LiveConfig,
 } from "./translate.js";
-
-/** Where a session's messages go: framed and sent by the plugin (see framer.ts). */
-export interface LiveTransport {
-  send(message: LiveServerMessage): void;
-  /** Resolves when the client has read enough for more to be sent (backpressure). */
-  ready(): Promise<void>;
-  close(code: number, reason: string): void;
-}
-
-export interface LiveLimits {
-  /** Time a client has to send its setup message. */
-  setupTimeoutMs: number;
-  /** A session with no input and no reply in progress for this long is ended. */
-  idleTimeoutMs: number;
-  /** A session's whole life; `goAway` is sent `goAwayNoticeMs` before it ends. */
-  maxSessionMs: number;
-  goAwayNoticeMs: number;
-}
-
-export const DEFAULT_LIVE_LIMITS: LiveLimits = { setupTimeoutMs: 10_000, idleTimeoutMs: 10 * 60_000, maxSessionMs: 60 * 60_000, goAwayNoticeMs: 10_000 };
-
-export interface LiveSessionDeps {
-  transport: LiveTransport;
-  /** The engine serving a model name, undefined when none does. */
-  resolveEngine(model: string): Engine | undefined;
-  /** One reply's events (the serving layer's generation: admission, tools, metering, chunking). */
-  generate(engine: Engine, request: GenerateRequest): AsyncIterable<GenerationEvent>;
-  /** Registers a running reply so shutdown can end it; returns the unregistering function. */
-  track(controller: AbortController): () => void;
-  /** The API version of the path the session came in on, for Google's not-found wording. */
-  version: string;
-  limits: LiveLimits;
-  onTurn?(): void;
-  onFault?(error: unknown): void;
-  /** Where resumable sessions keep their state across reconnects. */
-  resumption?: ResumptionStore;
-  /** The bytes of the uploaded files that fileData parts name (absent: fileData is refused). */
-  loadFiles?(contents: Content[]): Promise<ReadonlyMap<string, { mimeType: string; data: string }>>;
-}
 
 /** The abort reason of a reply that new input interrupted (barge-in). */
 class Interrupted extends Error {
@@ -286,7 +247,7 @@ export class LiveSession {
 
   private fail(error: unknown): void {
     if (this.closed) return;
-    const apiError = error instanceof ApiError || (error instanceof Error && error.name === "RequestRejectedError") ? toApiError(error) : undefined;
+    const apiError = error instanceof ApiError || error instanceof RequestRejectedError ? toApiError(error) : undefined;
     if (!apiError) this.deps.onFault?.(error);
     const { code, reason } = toLiveClose(apiError ?? new ApiError("INTERNAL", INTERNAL_MESSAGE));
     this.end(code, reason);

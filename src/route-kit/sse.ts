@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { afterThisTick } from "../base/chunk-timing.js";
 
 /**
  * The only place that frames streamed responses. Each item is written as soon as it exists;
@@ -55,7 +56,7 @@ function turnWriter(res: ServerResponse): { add(frame: string): Promise<void>; e
       if (pending.length >= FLUSH_AT) flush();
       else if (!scheduled) {
         scheduled = true;
-        process.nextTick(flush);
+        afterThisTick(flush);
       }
       return full ?? WRITTEN;
     },

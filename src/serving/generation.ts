@@ -1,6 +1,6 @@
 import type { Engine, GenerateRequest, GenerationEvent, ModelInfo } from "../engines/engine.js";
 import { invalidArgument } from "../base/api-error.js";
-import { coalesceText } from "./coalesce-text.js";
+import { coalesceText } from "./chunk-policy.js";
 import { extractCalls, withToolPrompt } from "./tool-calls.js";
 import { meteredEvents } from "./metered-events.js";
 import { promptMediaTokens, withPromptMedia } from "./media-usage.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toChatMessages } from "../../src/engines/upstream/openai-upstream.js";
+import { toChatMessages } from "../../src/engines/upstream/openai-messages.js";
 import { parseUpstreamSource } from "../../src/engines/upstream/upstream-spec.js";
 import type { ModelInfo } from "../../src/engines/engine.js";
 import { newMediaContext } from "../../src/gemini/media.js";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Engine, GenerateRequest, GenerationEvent } from "../../src/engines/engine.js";
 import type { LiveServerMessage } from "../../src/live/protocol.js";
-import { DEFAULT_LIVE_LIMITS, LiveSession } from "../../src/live/session.js";
+import { LiveSession } from "../../src/live/session.js";
+import { DEFAULT_LIVE_LIMITS } from "../../src/live/session-deps.js";
 
 /**
  * The session state machine without sockets: a scripted engine writes one word every 10 ms

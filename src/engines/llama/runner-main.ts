@@ -4,6 +4,7 @@
  */
 import type { GenerationEvent } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
+import { textMayWait } from "../../base/chunk-timing.js";
 import { LlamaEngine } from "./llama-engine.js";
 import type { FromRunner, ToRunner } from "./runner-protocol.js";
 
@@ -30,8 +31,8 @@ const send = (message: FromRunner): void => {
  * this runner shares with llama.cpp's decoding, so text within the server's chunk window (which
  * becomes one chunk there anyway) waits to travel together: one message per window for all
  * streams instead of one per decode step. What a client waits for leaves at once: a stream's
- * first two texts (time to first token), its calls and its end; its start goes with its first
- * text. Each text carries the time it was made, so the server's latency metrics keep the
+ * first texts (base/chunk-timing.ts decides which may wait), its calls and its end; its start
+ * goes with its first text. Each text carries the time it was made, so the server's latency metrics keep the
  * engine's pace.
  *
  * "At once" is one check phase later: node-llama-cpp starts the next decode step from a
@@ -55,7 +56,7 @@ function queue(id: number, stream: QueuedStream, event: GenerationEvent | "finis
       canWait = true;
     } else if (event.type === "text") {
       event = { ...event, at: performance.timeOrigin + performance.now() };
-      canWait = ++stream.texts > 2;
+      canWait = textMayWait(++stream.texts, batchMs);
     }
   }
   batch.push([id, event]);

@@ -1,10 +1,12 @@
-import { Agent, errors as undiciErrors, request as undiciRequest } from "undici";
+import { Agent, request as undiciRequest } from "undici";
 import { ApiError } from "../../base/api-error.js";
-import type { Embeddings, Engine, FinishReason, GenerateRequest, GenerationEvent, ModelInfo, PromptInput, TokenUsage, TurnPart } from "../engine.js";
-import type { OutputConstraint } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, OutputConstraint } from "../engine.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
-import { fromOpenAiLogprobs, toolFields, ToolCallAssembler } from "./openai-tools.js";
-import { deltaReasoning, reasoningFields } from "./reasoning-fields.js";
+import { toolFields } from "./openai-tools.js";
+import { reasoningFields } from "./reasoning-fields.js";
+import { toChatMessages } from "./openai-messages.js";
+import { upstreamEvents } from "./openai-stream.js";
+import { transportError, upstreamError } from "./upstream-errors.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -13,94 +15,6 @@ export interface UpstreamTimeouts {
 }
 
 const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
-
-type ContentPart =
-  | { type: "text"; text: string }
-  | { type: "image_url"; image_url: { url: string } }
-  | { type: "input_audio"; input_audio: { data: string; format: string } }
-  | { type: "file"; file: { file_data: string; filename: string } };
-
-type ChatMessage = { role: "system" | "user" | "assistant"; content: string | ContentPart[]; reasoning_content?: string };
-
-/** OpenAI's input_audio `format` for an audio MIME type (audio/mpeg → mp3, audio/x-wav → wav). */
-export function audioFormat(mimeType: string): string {
-  const base = mimeType.split(";")[0]!.trim().toLowerCase();
-  if (base.includes("wav")) return "wav";
-  if (base === "audio/mpeg" || base === "audio/mp3") return "mp3";
-  return base.replace(/^audio\/(x-)?/, "");
-}
-
-/** Media as OpenAI content parts: images as data: URLs, audio as input_audio, PDFs as OpenAI's file part. */
-function toContentPart(part: TurnPart, index: number): ContentPart {
-  if (part.type === "text") return { type: "text", text: part.text };
-  if (part.kind === "image") return { type: "image_url", image_url: { url: `data:${part.mimeType};base64,${part.data}` } };
-  if (part.kind === "audio") return { type: "input_audio", input_audio: { data: part.data, format: audioFormat(part.mimeType) } };
-  return { type: "file", file: { file_data: `data:${part.mimeType};base64,${part.data}`, filename: `document-${index}.pdf` } };
-}
-
-/** A model turn's thoughts go back as `reasoning_content`, which the Qwen3 and DeepSeek templates in vLLM and llama-server read. */
-export function toChatMessages(prompt: PromptInput): ChatMessage[] {
-  const messages: ChatMessage[] = [];
-  if (prompt.systemInstruction) messages.push({ role: "system", content: prompt.systemInstruction });
-  for (const turn of prompt.turns) {
-    const role = turn.role === "model" ? "assistant" : "user";
-    // Assistant messages carry text only in OpenAI's API; a model turn's media is not replayed.
-    const message: ChatMessage = { role, content: turn.parts && role === "user" ? turn.parts.map(toContentPart) : turn.text };
-    if (turn.role === "model" && turn.thought) message.reasoning_content = turn.thought;
-    messages.push(message);
-  }
-  return messages;
-}
-
-/** Upstream HTTP statuses in Google's terms: 429 stays 429, 4xx is the caller's, the rest is 503. */
-function upstreamError(status: number, detail: string, id: string): ApiError {
-  const message = `Upstream engine for ${id} answered ${status}: ${detail.slice(0, 500)}`;
-  if (status === 429) return new ApiError("RESOURCE_EXHAUSTED", message, undefined, { "Retry-After": "1" });
-  if (status >= 400 && status < 500) return new ApiError("INVALID_ARGUMENT", message);
-  return new ApiError("UNAVAILABLE", message);
-}
-
-/**
- * The HTTP status an error object in an upstream's stream stands for. vLLM and llama-server put
- * a number in `code`; OpenAI puts a string there (`context_length_exceeded`) and the kind of
- * error in `type`.
- */
-export function upstreamErrorStatus(error: { code?: unknown; type?: unknown }): number {
-  const code = Number(error.code);
-  if (Number.isInteger(code) && code >= 400 && code < 600) return code;
-  const kind = `${String(error.type ?? "")} ${String(error.code ?? "")}`.toLowerCase();
-  if (/rate_limit|too_many|quota/.test(kind)) return 429;
-  if (/not_found|notfound/.test(kind)) return 404;
-  if (/invalid|badrequest|bad_request|context_length|unsupported|validation/.test(kind)) return 400;
-  return 500;
-}
-
-/** An upstream's finish_reason in Google's terms (tool_calls and function_call end with STOP there). */
-export function upstreamFinishReason(reason: string): FinishReason {
-  if (reason === "length") return "MAX_TOKENS";
-  if (reason === "content_filter") return "SAFETY";
-  return "STOP";
-}
-
-/**
- * An upstream's usage into ours. Its completion_tokens include the reasoning; the reasoning's
- * share is its `completion_tokens_details.reasoning_tokens` where it says (OpenAI, OpenRouter),
- * else the reasoning deltas counted (vLLM and llama-server send about one token per delta).
- */
-function readUsage(reported: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number }; completion_tokens_details?: { reasoning_tokens?: number } }, usage: TokenUsage): void {
-  usage.promptTokens = reported.prompt_tokens ?? usage.promptTokens;
-  usage.cachedPromptTokens = reported.prompt_tokens_details?.cached_tokens ?? 0;
-  const reasoning = reported.completion_tokens_details?.reasoning_tokens;
-  if (typeof reasoning === "number" && (reasoning > 0 || usage.thoughtTokens !== undefined)) usage.thoughtTokens = reasoning;
-  if (reported.completion_tokens !== undefined) usage.outputTokens = Math.max(0, reported.completion_tokens - (usage.thoughtTokens ?? 0));
-}
-
-function transportError(error: unknown, id: string): ApiError {
-  if (error instanceof ApiError) return error;
-  const text = error instanceof Error ? error.message : String(error);
-  if (error instanceof undiciErrors.BodyTimeoutError) return new ApiError("DEADLINE_EXCEEDED", `Upstream engine for ${id} went silent: ${text}`);
-  return new ApiError("UNAVAILABLE", `Upstream engine for ${id} is unreachable: ${text}`);
-}
 
 /**
  * A model whose generation runs on a remote OpenAI-compatible engine (vLLM, SGLang,
@@ -248,58 +162,10 @@ export class OpenAiUpstreamEngine implements Engine {
         const detail = await response.body.text().catch(() => "");
         throw upstreamError(response.statusCode, detail, this.spec.id);
       }
-      yield* this.translateStream(response.body, request.signal);
+      yield* upstreamEvents(response.body, this.spec.id, request.signal);
     } finally {
       this.inFlight--;
     }
-  }
-
-  private async *translateStream(body: AsyncIterable<Buffer>, signal?: AbortSignal): AsyncGenerator<GenerationEvent> {
-    // The prompt's tokens are known only if the upstream reports usage (stream_options.include_usage).
-    const usage: TokenUsage = { cachedPromptTokens: 0, outputTokens: 0 };
-    const calls = new ToolCallAssembler();
-    let finishReason: FinishReason | undefined;
-    yield { type: "start", usage: { ...usage } };
-    let buffer = "";
-    const decoder = new TextDecoder();
-    try {
-      for await (const piece of body) {
-        buffer += decoder.decode(piece, { stream: true });
-        // Lines are read in place; only the unfinished tail is kept (one slice per read, not per line).
-        let start = 0;
-        for (let end = buffer.indexOf("\n"); end !== -1; start = end + 1, end = buffer.indexOf("\n", start)) {
-          const line = buffer.slice(start, end).trim();
-          if (!line.startsWith("data:")) continue;
-          const data = line.slice(5).trim();
-          if (data === "[DONE]") continue;
-          const chunk = JSON.parse(data);
-          if (chunk.error) throw upstreamError(upstreamErrorStatus(chunk.error), chunk.error.message ?? data, this.spec.id);
-          const choice = chunk.choices?.[0];
-          if (choice?.finish_reason) finishReason = upstreamFinishReason(choice.finish_reason);
-          calls.add(choice?.delta?.tool_calls);
-          const thought = deltaReasoning(choice?.delta);
-          const text: unknown = choice?.delta?.content;
-          const hasText = typeof text === "string" && text.length > 0;
-          // Counted here until the upstream's own count arrives (every chunk with vLLM's continuous usage, else the last).
-          if (thought) usage.thoughtTokens = (usage.thoughtTokens ?? 0) + 1;
-          if (hasText) usage.outputTokens++;
-          if (chunk.usage) readUsage(chunk.usage, usage);
-          if (thought) yield { type: "thought", text: thought, usage: { ...usage } };
-          if (hasText) {
-            const logprobs = fromOpenAiLogprobs(choice.logprobs);
-            yield logprobs ? { type: "text", text, usage: { ...usage }, logprobs } : { type: "text", text, usage: { ...usage } };
-          }
-        }
-        buffer = buffer.slice(start);
-      }
-    } catch (error) {
-      if (signal?.aborted) return;
-      throw transportError(error, this.spec.id);
-    }
-    if (signal?.aborted) return;
-    if (!finishReason) throw new ApiError("UNAVAILABLE", `Upstream engine for ${this.spec.id} ended its stream without a finish reason.`);
-    if (calls.size > 0) yield { type: "calls", calls: calls.take(this.spec.id), usage: { ...usage } };
-    yield { type: "end", finishReason, usage: { ...usage } };
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GenerationEvent } from "../../src/engines/engine.js";
-import { coalesceText } from "../../src/serving/coalesce-text.js";
+import { coalesceText } from "../../src/serving/chunk-policy.js";
 
 const usage = (outputTokens: number) => ({ promptTokens: 3, cachedPromptTokens: 0, outputTokens });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

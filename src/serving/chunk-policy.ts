@@ -1,17 +1,22 @@
 import type { GenerationEvent, TokenUsage } from "../engines/engine.js";
+import { atEndOfTurn, endOfTurn, IMMEDIATE_TEXTS } from "../base/chunk-timing.js";
 import { joinLogprobs } from "./candidates.js";
+
+/**
+ * The chunk policy: when generated text leaves as a chunk, for every surface (HTTP routes, Live
+ * sessions, the CLI's in-process stream). The numbers are base/chunk-timing.ts's, shared with
+ * the runner's transport; a surface adds only its own wire rule (Gemini's held-back last character).
+ */
 
 type TextEvent = Extract<GenerationEvent, { type: "text" | "thought" }>;
 
 /**
  * Merges text produced within `windowMs` of the last chunk sent into one chunk, as Google's
- * chunks hold several tokens. The first two texts go out at once (time to first token is not
- * delayed, and the Gemini surface, which holds back the last character of the text so far, has
- * its first whole piece out by the second), and so does any text that arrives
- * after a longer gap, so a slow model streams token by token while a fast one stops paying
- * per-chunk costs (JSON, framing, the client's parser) for every token. "At once" is at the end
- * of the event-loop turn, so that texts arriving together become one chunk. A reasoning model's
- * thoughts are merged the same way, never with the answer's text.
+ * chunks hold several tokens. The first texts go out at once (IMMEDIATE_TEXTS), and so does any
+ * text that arrives after a longer gap, so a slow model streams token by token while a fast one
+ * stops paying per-chunk costs (JSON, framing, the client's parser) for every token. "At once"
+ * is at the end of the event-loop turn, so that texts arriving together become one chunk. A
+ * reasoning model's thoughts are merged the same way, never with the answer's text.
  */
 export async function* coalesceText(events: AsyncIterable<GenerationEvent>, windowMs: number): AsyncGenerator<GenerationEvent> {
   if (windowMs <= 0) {
@@ -33,8 +38,7 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
         const timer = setTimeout(() => resolve("window"), ms);
         cancel = () => clearTimeout(timer);
       } else {
-        const immediate = setImmediate(() => resolve("window"));
-        cancel = () => clearImmediate(immediate);
+        cancel = atEndOfTurn(() => resolve("window"));
       }
     });
     return { promise, cancel };
@@ -68,7 +72,7 @@ export async function* coalesceText(events: AsyncIterable<GenerationEvent>, wind
       }
       if (held && held.type !== event.type) yield release();
       held = held ? joinText(held, event) : event;
-      windowEnd ??= openWindow(sent < 2 ? 0 : windowMs - (performance.now() - lastSent));
+      windowEnd ??= openWindow(sent < IMMEDIATE_TEXTS ? 0 : windowMs - (performance.now() - lastSent));
     }
   } finally {
     windowEnd?.cancel();
@@ -82,4 +86,13 @@ function joinText(held: TextEvent, next: TextEvent): TextEvent {
   const logprobs = joinLogprobs(held.logprobs, next.type === "text" ? next.logprobs : undefined);
   if (logprobs) joined.logprobs = logprobs;
   return joined;
+}
+
+/**
+ * A piece a surface holds back (Gemini's last character) while nothing else of its stream has
+ * left: it waits only until the end of this event-loop turn, then leaves whole, so time to first
+ * token never waits for a second token. Resolves with `value` then.
+ */
+export function heldFirstPieceDeadline<T>(value: T): Promise<T> {
+  return endOfTurn(value);
 }
