@@ -1,8 +1,9 @@
 import path from "node:path";
-import { getLlama, type LlamaModel } from "node-llama-cpp";
+import { getLlama, JinjaTemplateChatWrapper, type ChatHistoryItem, type LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PromptInput, ThinkingOptions } from "../../src/engines/engine.js";
 import { PromptFormatter } from "../../src/engines/llama/prompt-format.js";
+import { ThinkingWrappers } from "../../src/engines/llama/thinking-wrappers.js";
 import { modelsDir } from "../support/server.js";
 
 /**
@@ -57,5 +58,33 @@ describe("per-request thinking wrappers", () => {
   it("other wrappers are the model's own whatever the request says", () => {
     for (const level of ["LOW", "HIGH"] as const) expect(rendered("qwen", think({ level })).switched).toBe(false);
     expect(rendered("qwen", think({ level: "HIGH" })).text).toBe(rendered("qwen").text);
+  });
+
+  it("a GGUF's own Jinja template: enable_thinking off for a budget of 0, reasoning_effort from a level, where the template reads them", () => {
+    const template = [
+      "{%- if reasoning_effort is defined %}<|im_start|>system\nReasoning: {{ reasoning_effort }}<|im_end|>\n{%- endif %}",
+      "{%- if enable_thinking is defined and enable_thinking is false %}<|im_start|>system\n/no_think<|im_end|>\n{%- endif %}",
+      "{%- for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{%- endfor %}",
+      "{%- if add_generation_prompt %}<|im_start|>assistant\n{%- endif %}",
+    ].join("");
+    const wrappers = new ThinkingWrappers(new JinjaTemplateChatWrapper({ template, tokenizer: model.tokenizer }), model.tokenizer);
+    const render = (thinking?: ThinkingOptions) => {
+      const { wrapper, switched } = wrappers.for(thinking);
+      const history: ChatHistoryItem[] = [{ type: "user", text: "What is 2+2?" }, { type: "model", response: [] }];
+      return { text: wrapper.generateContextState({ chatHistory: history }).contextText.toString(), switched };
+    };
+    expect(render().text).not.toContain("Reasoning:");
+    expect(render().text).not.toContain("/no_think");
+    expect(render(think({ level: "HIGH" }))).toMatchObject({ switched: false, text: expect.stringContaining("Reasoning: high") });
+    // Budget 0: the template is told, and the engine still writes its empty thought (node-llama-cpp drops the template's own).
+    const off = render(think({ budget: 0 }));
+    expect(off.text).toContain("/no_think");
+    expect(off.switched).toBe(false);
+    expect(render(think({ budget: -1 })).text).toBe(render().text);
+
+    // A template that reads neither is left as it is.
+    const plain = new ThinkingWrappers(new JinjaTemplateChatWrapper({ template: template.replace(/reasoning_effort|enable_thinking/g, "x") }), model.tokenizer);
+    expect(plain.for(think({ budget: 0 })).wrapper).toBe(plain.base);
+    expect(plain.for(think({ level: "HIGH" })).wrapper).toBe(plain.base);
   });
 });

@@ -124,3 +124,36 @@ def test_automatic_function_calling_runs_several_steps(thinking_server):
     assert response.text == ANSWER
     history = response.automatic_function_calling_history or []
     assert any(p.function_call and p.thought_signature for content in history for p in (content.parts or []))
+
+
+@pytest.fixture(scope="module")
+def local_thinking_server():
+    """The real chat model (SmolLM2) through node-llama-cpp's Qwen 3.5 wrapper: a local thinking
+    model whose thought opens at the response start and which only a budget closes."""
+    with serving("--model", "smol-think=SmolLM2-135M-Instruct.Q4_1.gguf,chat-wrapper=qwen3.5") as srv:
+        yield srv
+
+
+def test_local_thinking_budget_ends_the_thought_and_the_answer_follows(local_thinking_server):
+    client = local_thinking_server.client()
+    config = types.GenerateContentConfig(
+        thinking_config=types.ThinkingConfig(include_thoughts=True, thinking_budget=4), temperature=0, max_output_tokens=40
+    )
+    chunks = list(client.models.generate_content_stream(model="smol-think", contents="Write a short story about a cat.", config=config))
+    kinds = [("thought" if part.thought else "answer") for chunk in chunks for part in parts_of(chunk) if part.text]
+    assert kinds and kinds[0] == "thought"
+    assert "answer" in kinds and kinds.index("answer") > max(i for i, k in enumerate(kinds) if k == "thought")
+    answer = "".join(chunk.text or "" for chunk in chunks)
+    assert answer.strip() and "</think>" not in answer
+    usage = chunks[-1].usage_metadata
+    assert usage.thoughts_token_count == 4
+    assert usage.total_token_count == usage.prompt_token_count + usage.candidates_token_count + usage.thoughts_token_count
+
+    hidden = types.GenerateContentConfig(
+        thinking_config=types.ThinkingConfig(include_thoughts=False, thinking_budget=4), temperature=0, max_output_tokens=40
+    )
+    whole = client.models.generate_content(model="smol-think", contents="Write a short story about a cat.", config=hidden)
+    assert not any(p.thought for p in parts_of(whole))
+    # Not compared with the streamed answer: llama.cpp's greedy pick can differ once the prompt comes from the KV cache.
+    assert whole.text.strip() and "</think>" not in whole.text
+    assert whole.usage_metadata.thoughts_token_count == 4

@@ -39,7 +39,7 @@ export class PromptFormatter {
     const ownTemplate = typeof template === "string" && template.length > 0 ? template : undefined;
     this.chatWrapper = ownTemplate !== undefined || forcedWrapper ? resolveModelChatWrapper(model, forcedWrapper) : null;
     this.toolCallFormat = this.chatWrapper ? nativeToolCallFormat(this.chatWrapper) : undefined;
-    this.thinkingWrappers = this.chatWrapper ? new ThinkingWrappers(this.chatWrapper) : undefined;
+    this.thinkingWrappers = this.chatWrapper ? new ThinkingWrappers(this.chatWrapper, model.tokenizer) : undefined;
     this.defaultSystemPrompt = this.chatWrapper && ownTemplate !== undefined ? templateDefaultSystemPrompt(this.chatWrapper, ownTemplate) : undefined;
   }
 

@@ -1,12 +1,14 @@
 import {
   Gemma4ChatWrapper,
   HarmonyChatWrapper,
+  JinjaTemplateChatWrapper,
   resolveChatWrapper,
   SeedChatWrapper,
   specializedChatWrapperTypeNames,
   type ChatWrapper,
   type LlamaModel,
   type SpecializedChatWrapperTypeName,
+  type Tokenizer,
 } from "node-llama-cpp";
 import type { ThinkingOptions } from "../engine.js";
 import { reasoningEffortOf } from "./thought-segments.js";
@@ -50,14 +52,19 @@ export function resolveModelChatWrapper(model: LlamaModel, forced?: string): Cha
 /**
  * The wrapper for one request where the model's thinking is a setting of its prompt: gpt-oss's
  * reasoning effort (from thinkingLevel, or a budget read as a level), Gemma 4's thinking switch
- * (off for a budget of 0), Seed's budget instruction (N > 0; a budget of 0 is an empty thought).
+ * (off for a budget of 0), Seed's budget instruction (N > 0; a budget of 0 is an empty thought),
+ * and a GGUF's own Jinja template's `enable_thinking` and `reasoning_effort` where it reads them.
  * Any other wrapper, and a request that says nothing, get the model's own. `switched` says the
  * variant itself tells the model how much to think (no empty thought is written after it).
  */
 export class ThinkingWrappers {
   private readonly variants = new Map<string, ChatWrapper>();
 
-  constructor(readonly base: ChatWrapper) {}
+  /** `tokenizer`: the model's, which a Jinja template's wrapper reads its thought markers with. */
+  constructor(
+    readonly base: ChatWrapper,
+    private readonly tokenizer?: Tokenizer,
+  ) {}
 
   for(thinking: ThinkingOptions | undefined): { wrapper: ChatWrapper; switched: boolean } {
     const base = this.base;
@@ -80,11 +87,36 @@ export class ThinkingWrappers {
     if (base instanceof Gemma4ChatWrapper && thinking.budget === 0 && base.reasoning) {
       return this.variant("reasoning:off", () => new Gemma4ChatWrapper({ reasoning: false, keepOnlyLastThought: base.keepOnlyLastThought }));
     }
+    if (base instanceof JinjaTemplateChatWrapper) return this.jinjaVariant(base, thinking) ?? own;
     if (base instanceof SeedChatWrapper && thinking.budget !== undefined && thinking.budget > 0) {
       // Not cached: a budget is any number. The engine enforces it too; the instruction lets the model plan for it.
       return { wrapper: new SeedChatWrapper({ thinkingBudget: thinking.budget }), switched: true };
     }
     return own;
+  }
+
+  /** The template's own switches, where it has them: `enable_thinking` off for a budget of 0, `reasoning_effort` from a level. */
+  private jinjaVariant(base: JinjaTemplateChatWrapper, thinking: ThinkingOptions): { wrapper: ChatWrapper; switched: boolean } | undefined {
+    const off = thinking.budget === 0 && base.template.includes("enable_thinking") && base.reasoning !== false;
+    const effort = base.template.includes("reasoning_effort") ? reasoningEffortOf(thinking) : undefined;
+    if (!off && !effort) return undefined;
+    const made = this.variant(`jinja:${off ? "off" : "on"}:${effort ?? ""}`, () =>
+      new JinjaTemplateChatWrapper({
+        template: base.template,
+        tokenizer: this.tokenizer,
+        reasoning: off ? false : base.reasoning,
+        modelRoleName: base.modelRoleName,
+        userRoleName: base.userRoleName,
+        systemRoleName: base.systemRoleName,
+        convertUnsupportedSystemMessagesToUserMessages: base.convertUnsupportedSystemMessagesToUserMessages,
+        joinAdjacentMessagesOfTheSameType: base.joinAdjacentMessagesOfTheSameType,
+        trimLeadingWhitespaceInResponses: base.trimLeadingWhitespaceInResponses,
+        keepOnlyLastThought: base.keepOnlyLastThought,
+        additionalRenderParameters: { ...base.additionalRenderParameters, ...(effort ? { reasoning_effort: effort } : {}) },
+      }),
+    );
+    // node-llama-cpp drops an empty thought the template writes at the response's end, so the engine still writes its own.
+    return { wrapper: made.wrapper, switched: false };
   }
 
   private variant(key: string, make: () => ChatWrapper): { wrapper: ChatWrapper; switched: boolean } {
