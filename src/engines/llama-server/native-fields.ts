@@ -4,12 +4,13 @@ import type { GenerateRequest, GenerationEvent } from "../engine.js";
  * What the OpenAI wire cannot say to llama-server, said in its own request fields: an enum as a
  * GBNF grammar, and for plain-text continuation (/v1/completions, which passes llama-server's
  * native fields through but reads no response_format or logprobs) the constraint as `json_schema`
- * and log probabilities as `n_probs`. The request that goes on carries what remains for the OpenAI
+ * and log probabilities as `n_probs`; and timings on every chunk. The request that goes on carries what remains for the OpenAI
  * client to send.
  */
 export function nativeFields(request: GenerateRequest, plain: boolean): { request: GenerateRequest; fields: Record<string, unknown> } {
   const { constraint, logprobs } = request.sampling;
-  const fields: Record<string, unknown> = {};
+  // The prompt's count on every chunk (usage comes only with the last), as Gemini's stream carries it.
+  const fields: Record<string, unknown> = { timings_per_token: true };
   const sampling = { ...request.sampling };
   if (constraint?.kind === "enum") {
     // JSON's string escapes are GBNF's.

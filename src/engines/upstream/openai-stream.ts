@@ -24,6 +24,15 @@ function readUsage(reported: { prompt_tokens?: number; completion_tokens?: numbe
   if (reported.completion_tokens !== undefined) usage.outputTokens = Math.max(0, reported.completion_tokens - (usage.thoughtTokens ?? 0));
 }
 
+/** llama-server's `timings` (on every chunk when asked with timings_per_token): the prompt's tokens, evaluated and reused. */
+function readTimings(timings: { prompt_n?: unknown; cache_n?: unknown }, usage: TokenUsage): void {
+  const evaluated = Number(timings.prompt_n);
+  const cached = Number(timings.cache_n);
+  if (!Number.isSafeInteger(evaluated) || !Number.isSafeInteger(cached)) return;
+  usage.promptTokens = evaluated + cached;
+  usage.cachedPromptTokens = cached;
+}
+
 /**
  * An upstream's streamed chat completion (SSE lines of chunks) as engine events: text, thoughts,
  * tool calls assembled from their deltas, usage as the upstream reports it, and the end.
@@ -57,6 +66,7 @@ export async function* upstreamEvents(body: AsyncIterable<Buffer>, id: string, s
         // Counted here until the upstream's own count arrives (every chunk with vLLM's continuous usage, else the last).
         if (thought) usage.thoughtTokens = (usage.thoughtTokens ?? 0) + 1;
         if (hasText) usage.outputTokens++;
+        if (chunk.timings && !chunk.usage) readTimings(chunk.timings, usage);
         if (chunk.usage) readUsage(chunk.usage, usage);
         if (thought) yield { type: "thought", text: thought, usage: { ...usage } };
         if (hasText) {
