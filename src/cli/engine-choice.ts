@@ -35,3 +35,16 @@ export async function chooseLocalEngine(settings: EngineChoiceSettings): Promise
   const how = kind === "auto" ? "--engine auto found" : "--engine llama-server with";
   return { kind: "llama-server", binary, version, reason: `${how} ${binary.path} (from ${binary.source})` };
 }
+
+/**
+ * The engine for one model: the server's choice, except that a model naming a node-llama-cpp chat
+ * wrapper (`,chat-wrapper=NAME`) stays on node-llama-cpp under auto (llama-server renders the GGUF's
+ * own template); asked for llama-server by name, such a model is an error at start.
+ */
+export function engineForModel(model: { id: string; chatWrapper?: string }, server: LocalEngine, asked: EngineKind = "auto"): LocalEngine {
+  if (server.kind !== "llama-server" || model.chatWrapper === undefined) return server;
+  if (asked === "llama-server") {
+    throw new Error(`--model ${model.id}: chat-wrapper=${model.chatWrapper} is node-llama-cpp's; the llama-server engine renders the GGUF's own chat template (leave chat-wrapper= out, or use --engine node-llama-cpp).`);
+  }
+  return { kind: "node-llama-cpp", reason: `it names node-llama-cpp's chat wrapper ${model.chatWrapper}` };
+}

@@ -15,7 +15,7 @@ import { AdmittedEngine } from "../serving/admission.js";
 import { newStateDir, removeOrphanedStateDirs, removeStateDir } from "../engines/llama/state-dirs.js";
 import { isUpstreamSource } from "../engines/upstream/upstream-spec.js";
 import { defaultDataDir } from "../files/data-dir.js";
-import { chooseLocalEngine, type EngineChoiceSettings } from "./engine-choice.js";
+import { chooseLocalEngine, engineForModel, type EngineChoiceSettings } from "./engine-choice.js";
 
 export interface ServeOptions extends EngineSettings, Omit<EngineChoiceSettings, "dataDir"> {
   models: ModelRegistry;
@@ -75,13 +75,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (localEngine?.kind === "llama-server") logger.info({ binary: localEngine.binary.path, version: localEngine.version }, "llama-server engine");
   await options.models.loadAll(async (spec) => {
     const upstreamModel = isUpstreamSource(spec.source);
+    const modelEngine = localEngine && !upstreamModel ? engineForModel(spec, localEngine, options.engine) : undefined;
     logger.info(
-      upstreamModel ? { model: spec.id, engine: "openai-upstream", reason: "an --upstream model" } : { model: spec.id, engine: localEngine?.kind, reason: localEngine?.reason },
+      modelEngine ? { model: spec.id, engine: modelEngine.kind, reason: modelEngine.reason } : { model: spec.id, engine: "openai-upstream", reason: "an --upstream model" },
       "engine chosen",
     );
     const engine = await createEngine(spec, {
       ...options,
-      localEngine,
+      localEngine: modelEngine,
       stateDir,
       parallel,
       chunkWindowMs: options.chunkWindowMs ?? DEFAULT_CHUNK_WINDOW_MS,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findLlamaServer, installedBinaryPath } from "../../src/engines/llama-server/binary.js";
 import { installBinary, ninjaProgress, sourceBundlePath } from "../../src/engines/llama-server/source-build.js";
 import { embeddingArgs, generationArgs } from "../../src/engines/llama-server/server-args.js";
-import { chooseLocalEngine } from "../../src/cli/engine-choice.js";
+import { chooseLocalEngine, engineForModel } from "../../src/cli/engine-choice.js";
 
 // `genai-local engine build` without the 20-minute compile: its parts on their own (the real build
 // is run by hand, see docs/engines.md), and how a binary is found.
@@ -59,6 +59,16 @@ describe("engine build", () => {
     expect(findLlamaServer({ dataDir: path.join(dir, "none"), pathEnv: "" })).toBeUndefined();
     expect(() => findLlamaServer({ explicit: path.join(dir, "missing") })).toThrow(/--llama-server names .*missing, which is not an executable file/);
     expect(await chooseLocalEngine({ engine: "node-llama-cpp", llamaServer: fake })).toEqual({ kind: "node-llama-cpp", reason: "--engine node-llama-cpp" });
+  });
+});
+
+describe("a model's engine", () => {
+  const server = { kind: "llama-server" as const, reason: "found", binary: { path: "/b", source: "PATH" as const }, version: "1" };
+
+  it("keeps a model naming a node-llama-cpp chat wrapper on node-llama-cpp under auto, and refuses it when llama-server is asked for", () => {
+    expect(engineForModel({ id: "m" }, server)).toBe(server);
+    expect(engineForModel({ id: "m", chatWrapper: "qwen3.5" }, server)).toEqual({ kind: "node-llama-cpp", reason: "it names node-llama-cpp's chat wrapper qwen3.5" });
+    expect(() => engineForModel({ id: "m", chatWrapper: "qwen3.5" }, server, "llama-server")).toThrow(/chat-wrapper=qwen3.5 is node-llama-cpp's/);
   });
 });
 
