@@ -20,6 +20,7 @@ describe("reasoning fields per upstream dialect", () => {
     ["vllm", budget, { reasoning_effort: "medium", thinking_token_budget: 2048 }],
     ["llama-server", off, { chat_template_kwargs: { enable_thinking: false } }],
     ["llama-server", high, { reasoning_effort: "high" }],
+    ["llama-server", budget, { reasoning_effort: "medium", reasoning_budget_tokens: 2048 }],
     ["openrouter", off, { reasoning: { enabled: false } }],
     ["openrouter", budget, { reasoning: { max_tokens: 2048 } }],
     ["openrouter", auto, { reasoning: { enabled: true } }],

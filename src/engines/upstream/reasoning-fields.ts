@@ -6,7 +6,8 @@ import type { ThinkingOptions } from "../engine.js";
  *  - openai: `reasoning_effort` only (OpenAI; vLLM and SGLang for gpt-oss; safe where extra fields are refused)
  *  - vllm: `reasoning_effort`, `chat_template_kwargs.enable_thinking` (Qwen3, DeepSeek-V3.1, Granite templates)
  *    and `thinking_token_budget` for a budget of N
- *  - llama-server: `chat_template_kwargs.enable_thinking` and `reasoning_effort` (gpt-oss templates)
+ *  - llama-server: `chat_template_kwargs.enable_thinking`, `reasoning_effort` (gpt-oss templates) and
+ *    `reasoning_budget_tokens` for a budget of N
  *  - openrouter: one `reasoning` object (`effort`, `max_tokens` or `enabled: false`)
  *  - deepseek: `thinking: {type: "enabled" | "disabled"}`
  *  - none: nothing (the engine's own setting stands)
@@ -42,7 +43,12 @@ export function reasoningFields(dialect: ReasoningDialect, thinking: ThinkingOpt
         ...(budget ? { thinking_token_budget: budget } : {}),
       };
     case "llama-server":
-      return { ...(off ? {} : withEffort), ...(off ? { chat_template_kwargs: { enable_thinking: false } } : {}) };
+      return {
+        ...(off ? {} : withEffort),
+        ...(off ? { chat_template_kwargs: { enable_thinking: false } } : {}),
+        // llama-server closes the thought after this many tokens (for templates it knows the thought tags of).
+        ...(budget ? { reasoning_budget_tokens: budget } : {}),
+      };
     case "openrouter":
       return { reasoning: off ? { enabled: false } : budget ? { max_tokens: budget } : effort ? { effort } : { enabled: true } };
     case "deepseek":
