@@ -8,7 +8,7 @@ import { readModelFacts, type ModelFacts } from "./model-facts.js";
 import { embeddingArgs, generationArgs, slotContext, type LlamaServerModel } from "./server-args.js";
 import { LlamaServerProcess, type ProcessExit } from "./server-process.js";
 import { ServerEndpoints } from "./server-endpoints.js";
-import { limitTopLogprobs, nativeFields } from "./native-fields.js";
+import { limitTopLogprobs, nativeFields, wellFormed, wellFormedPrompt, wellFormedText } from "./native-fields.js";
 
 export const ENGINE_NAME = "llama-server";
 
@@ -160,7 +160,12 @@ export class LlamaServerEngine implements Engine {
     const [status = "", ...rest] = error.message.slice(prefix.length).split(": ");
     let detail = rest.join(": ");
     try {
-      const body = JSON.parse(detail) as { error?: { message?: unknown } };
+      const body = JSON.parse(detail) as { error?: { message?: unknown; n_prompt_tokens?: unknown; n_ctx?: unknown } };
+      const { n_prompt_tokens: tokens, n_ctx: context } = body.error ?? {};
+      // Said as the node-llama-cpp engine says it, so both engines refuse a long prompt alike.
+      if (typeof tokens === "number" && typeof context === "number") {
+        return new ApiError("INVALID_ARGUMENT", `The prompt has ${tokens} tokens, more than this model's context of ${context} tokens allows.`);
+      }
       if (typeof body.error?.message === "string") detail = body.error.message;
     } catch {
       // not JSON (cut at 500 characters, or plain text): kept as it is
@@ -180,7 +185,7 @@ export class LlamaServerEngine implements Engine {
       // A model without a chat template continues plain text, as a raw prompt does (through /v1/completions).
       const plain = this.isPlain(request.prompt);
       const asked = plain && !request.prompt.raw ? { ...request, prompt: { ...request.prompt, raw: true } } : request;
-      const native = nativeFields(asked, plain);
+      const native = nativeFields(wellFormed(asked), plain);
       const events = running.upstream.generate(native.request, native.fields);
       yield* plain ? limitTopLogprobs(events, request.sampling.logprobs) : events;
     } catch (error) {
@@ -203,12 +208,12 @@ export class LlamaServerEngine implements Engine {
 
   async countTokens(prompt: PromptInput): Promise<number> {
     const running = await this.generationServer();
-    return this.guarded(running, async () => (await running.endpoints.tokenize(await this.promptText(running, prompt, true))).length);
+    return this.guarded(running, async () => (await running.endpoints.tokenize(await this.promptText(running, wellFormedPrompt(prompt), true))).length);
   }
 
   async embed(texts: string[]): Promise<Embeddings> {
     const running = await this.embeddingServer();
-    return this.guarded(running, () => running.upstream.embed(texts));
+    return this.guarded(running, () => running.upstream.embed(texts.map(wellFormedText)));
   }
 
   /**
@@ -220,7 +225,7 @@ export class LlamaServerEngine implements Engine {
   async createPrefixCache(prompt: PromptInput): Promise<PrefixCache> {
     const running = await this.generationServer();
     return this.guarded(running, async () => {
-      const text = await this.promptText(running, prompt, false);
+      const text = await this.promptText(running, wellFormedPrompt(prompt), false);
       const tokens = (await running.endpoints.tokenize(text)).length;
       if (tokens >= this.info.inputTokenLimit) {
         throw new ApiError("INVALID_ARGUMENT", `The cached content has ${tokens} tokens; this model's context of ${this.info.inputTokenLimit} tokens leaves no room for a prompt after it.`);

@@ -1,4 +1,31 @@
-import type { GenerateRequest, GenerationEvent } from "../engine.js";
+import type { GenerateRequest, GenerationEvent, PromptInput, TurnPart } from "../engine.js";
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** A lone UTF-16 surrogate as U+FFFD: llama-server's JSON parser refuses one (a 500), the node-llama-cpp engine reads it so. */
+export function wellFormedText(text: string): string {
+  return text.replace(LONE_SURROGATE, "\ufffd");
+}
+
+export function wellFormedPrompt(prompt: PromptInput): PromptInput {
+  const part = (p: TurnPart): TurnPart => (p.type === "text" ? { ...p, text: wellFormedText(p.text) } : p);
+  return {
+    ...prompt,
+    ...(prompt.systemInstruction === undefined ? {} : { systemInstruction: wellFormedText(prompt.systemInstruction) }),
+    turns: prompt.turns.map((turn) => ({
+      ...turn,
+      text: wellFormedText(turn.text),
+      ...(turn.thought === undefined ? {} : { thought: wellFormedText(turn.thought) }),
+      ...(turn.parts ? { parts: turn.parts.map(part) } : {}),
+    })),
+  };
+}
+
+/** The request's own text (prompt, stop sequences) well formed; function declarations are sent as given. */
+export function wellFormed(request: GenerateRequest): GenerateRequest {
+  const stops = request.sampling.stopSequences;
+  return { ...request, prompt: wellFormedPrompt(request.prompt), sampling: stops ? { ...request.sampling, stopSequences: stops.map(wellFormedText) } : request.sampling };
+}
 
 /**
  * What the OpenAI wire cannot say to llama-server, said in its own request fields: an enum as a
