@@ -142,10 +142,15 @@ describe.skipIf(!llamaServerBinary)("the llama-server engine", () => {
     expect(result.topCandidates?.[0]?.candidates ?? []).toHaveLength(0);
   });
 
-  it("passes llama-server's own refusals on as 400s in its words (a prompt longer than the context)", async () => {
+  it("refuses a prompt longer than the context with a 400, in the words of the other engine", async () => {
     const long = "apple ".repeat(9000);
     const reply = ai.models.generateContent({ model: CHAT_MODEL_ID, contents: long, config: { maxOutputTokens: 5 } });
-    await expect(reply).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/The llama-server for smollm2-135m-instruct answered 400: .*context/) });
+    await expect(reply).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/The prompt has \d+ tokens, more than this model's context of 8192 tokens allows/) });
+  });
+
+  it("takes text with a lone surrogate, as the other engine does", async () => {
+    const reply = await ai.models.generateContent({ model: CHAT_MODEL_ID, contents: "Hello \ud800 there", config: { ...greedy, maxOutputTokens: 3 } });
+    expect(reply.text!.length).toBeGreaterThan(0);
   });
 
   it("reports log probabilities of the chosen and the top tokens", async () => {
