@@ -8,7 +8,7 @@ import { streamReply } from "../route-kit/stream-reply.js";
 import type { StreamTracker } from "../serving/stream-tracker.js";
 import { parseBody } from "../route-kit/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
-import { fitDimensions } from "../serving/embedding-vectors.js";
+import { embedTexts } from "../serving/embedding-vectors.js";
 import { BatchEmbedContentsRequestSchema, CountTokensRequestSchema, EmbedContentRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
 import { collectResponse, newResponseId, toCandidateChunks } from "./response-stream.js";
 import { applyCachedContent, applyCachedContentToCount, withPrefixCache, type CachedContentStore } from "./cached-contents-translate.js";
@@ -43,8 +43,8 @@ async function embed(engine: Engine, method: string, rawBody: unknown) {
   const requests =
     method === "embedContent" ? [parseBody(EmbedContentRequestSchema, rawBody)] : parseBody(BatchEmbedContentsRequestSchema, rawBody).requests;
   const texts = requests.map((r, i) => embedText(r, method === "embedContent" ? "content" : `requests[${i}].content`));
-  const { vectors } = await engine.embed(texts);
-  const embeddings = vectors.map((vector, i) => ({ values: fitDimensions(vector, requests[i]?.outputDimensionality) }));
+  const { vectors } = await embedTexts(engine, texts, (i) => requests[i]?.outputDimensionality);
+  const embeddings = vectors.map((values) => ({ values }));
   return method === "embedContent" ? { embedding: embeddings[0] } : { embeddings };
 }
 
