@@ -2,7 +2,7 @@
 import { Command, Option } from "commander";
 import { defaultModelsDir } from "../models/model-cache.js";
 import { DEFAULT_MODEL_ID } from "../models/registry.js";
-import { DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
+import { DEFAULT_CACHE_MAX_TOKENS } from "../serving/cached-contents.js";
 import { listModels } from "./models.js";
 import { collect, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption, tlsFiles } from "./options.js";
 import { pullModel } from "./pull.js";

@@ -1,14 +1,14 @@
 import path from "node:path";
 import { statSync } from "node:fs";
 import { resolveChatWrapper, type LlamaContext, type LlamaEmbeddingContext, type LlamaModel } from "node-llama-cpp";
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, Occupancy, SavedPrefix, PromptInput } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
 import { defaultThreads, flashAttentionFor, getRuntime, type FlashAttentionMode } from "./llama-runtime.js";
 import { PromptFormatter, type FormattedPrompt } from "./prompt-format.js";
 import { SequencePool } from "./sequence-pool.js";
 import { generateOnSequence } from "./token-generation.js";
 import { GrammarCache } from "./grammar-cache.js";
-import { PrefixStates } from "./prefix-states.js";
+import { SavedPrefixes } from "./saved-prefixes.js";
 import { emptyThought, promptOpensThought, splitThoughtEvents, ThoughtSplitter, thoughtFormatOf, type ThoughtSegmentFormat } from "./thought-segments.js";
 
 export interface LlamaEngineOptions {
@@ -20,7 +20,7 @@ export interface LlamaEngineOptions {
   parallel?: number;
   /** Context tokens per stream; defaults to the model's trained context. */
   contextSize?: number;
-  /** Where saved prefix states (context caching) are written; a temp dir of its own when absent. */
+  /** Where saved prefixes (context caching) are written; a temp dir of its own when absent. */
   stateDir?: string;
   /** Flash attention (see flashAttentionFor): off on the CPU alone, llama.cpp's choice on a GPU, unless on or off is asked for. */
   flashAttention?: FlashAttentionMode;
@@ -37,7 +37,7 @@ export class LlamaEngine implements Engine {
     private readonly formatter: PromptFormatter,
     private readonly pool: SequencePool,
     private readonly grammars: GrammarCache,
-    private readonly prefixes: PrefixStates,
+    private readonly prefixes: SavedPrefixes,
     /** The model's thought segment, for a reasoning model (see thought-segments.ts). */
     private readonly thoughts?: ThoughtSegmentFormat,
   ) {}
@@ -68,10 +68,10 @@ export class LlamaEngine implements Engine {
     if (formatter.toolCallFormat) info.toolCallFormat = formatter.toolCallFormat;
     const pool = new SequencePool(context);
     const thoughts = formatter.hasChatTemplate ? thoughtFormatOf(resolveChatWrapper(model)) : undefined;
-    return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model, formatter.toolCallFormat), new PrefixStates(pool, options.stateDir), thoughts);
+    return new LlamaEngine(info, model, context, formatter, pool, new GrammarCache(llama, model, formatter.toolCallFormat), new SavedPrefixes(pool, options.stateDir), thoughts);
   }
 
-  load(): { active: number; queued: number } {
+  occupancy(): Occupancy {
     return { active: this.pool.busy, queued: this.pool.queued };
   }
 
@@ -110,7 +110,7 @@ export class LlamaEngine implements Engine {
     const grammar = request.sampling.constraint ? await this.grammars.stateFor(request.sampling.constraint) : undefined;
     const sequence = await this.pool.acquire(prompt.tokens, request.signal);
     try {
-      if (request.prompt.prefixCache) await this.prefixes.restore(sequence, request.prompt.prefixCache, prompt.tokens);
+      if (request.prompt.savedPrefix) await this.prefixes.restore(sequence, request.prompt.savedPrefix, prompt.tokens);
       const events = generateOnSequence({
         model: this.model,
         sequence,
@@ -142,7 +142,7 @@ export class LlamaEngine implements Engine {
   }
 
   /** Evaluates a prompt prefix on a free sequence and saves its state (context caching). */
-  async createPrefixCache(prompt: PromptInput): Promise<PrefixCache> {
+  async savePrefix(prompt: PromptInput): Promise<SavedPrefix> {
     const tokens = this.formatter.formatPrefix(prompt);
     if (tokens.length >= this.info.inputTokenLimit) {
       throw new RequestRejectedError(
@@ -160,7 +160,7 @@ export class LlamaEngine implements Engine {
     }
   }
 
-  dropPrefixCache(id: string): Promise<void> {
+  dropSavedPrefix(id: string): Promise<void> {
     return this.prefixes.drop(id);
   }
 

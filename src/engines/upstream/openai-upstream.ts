@@ -1,6 +1,6 @@
 import { Agent, request as undiciRequest } from "undici";
 import { ApiError } from "../../base/api-error.js";
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, OutputConstraint } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, Occupancy, OutputConstraint } from "../engine.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
 import { toolFields } from "./openai-tools.js";
 import { reasoningFields } from "./reasoning-fields.js";
@@ -80,7 +80,7 @@ export class OpenAiUpstreamEngine implements Engine {
     }
   }
 
-  load(): { active: number; queued: number } {
+  occupancy(): Occupancy {
     return { active: this.inFlight, queued: 0 };
   }
 

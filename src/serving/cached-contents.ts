@@ -25,7 +25,7 @@ export interface CacheEntry<T> {
   readonly value: T;
 }
 
-export interface ContentCacheOptions<T> {
+export interface CachedContentsOptions<T> {
   /** Tokens all entries may hold together. */
   maxTokens: number;
   /** Frees what an entry holds once it expires, is deleted, or the cache closes. */
@@ -41,7 +41,7 @@ const newId = (): string => randomId(10, "hex");
  * never returns an expired one), and the limit on cached tokens, reserved before the engine
  * spends time evaluating a prefix so that concurrent creates cannot overshoot it.
  */
-export class ContentCache<T> {
+export class CachedContents<T> {
   private readonly entries = new Map<string, CacheEntry<T>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Tokens held by entries and by creates in progress. */
@@ -49,7 +49,7 @@ export class ContentCache<T> {
   private closed = false;
   private readonly now: () => number;
 
-  constructor(private readonly options: ContentCacheOptions<T>) {
+  constructor(private readonly options: CachedContentsOptions<T>) {
     this.now = options.now ?? Date.now;
   }
 
