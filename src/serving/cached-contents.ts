@@ -1,10 +1,11 @@
 import { randomId } from "../base/random-id.js";
 import { ApiError, invalidArgument, unavailable } from "../base/api-error.js";
+import { DEFAULTS } from "../base/config.js";
 
 /** Google's default when a create names neither `ttl` nor `expireTime`. */
-export const DEFAULT_TTL_MS = 3_600_000;
+export const DEFAULT_TTL_MS = DEFAULTS.cachedContentTtlMs;
 /** Cached tokens over all caches, unless `--cache-max-tokens` says otherwise. */
-export const DEFAULT_CACHE_MAX_TOKENS = 65_536;
+export const DEFAULT_CACHE_MAX_TOKENS = DEFAULTS.cacheMaxTokens;
 const MAX_PAGE_SIZE = 1000;
 const DEFAULT_PAGE_SIZE = 100;
 /** setTimeout's longest delay; longer expiries re-arm. */

@@ -10,6 +10,7 @@ import { generateOnSequence } from "./token-generation.js";
 import { GrammarCache } from "./grammar-cache.js";
 import { SavedPrefixes } from "./saved-prefixes.js";
 import { emptyThought, promptOpensThought, splitThoughtEvents, ThoughtSplitter, thoughtFormatOf, type ThoughtSegmentFormat } from "./thought-segments.js";
+import { DEFAULTS } from "../../base/config.js";
 
 export interface LlamaEngineOptions {
   id: string;
@@ -26,7 +27,7 @@ export interface LlamaEngineOptions {
   flashAttention?: FlashAttentionMode;
 }
 
-export const DEFAULT_PARALLEL = 4;
+export const DEFAULT_PARALLEL = DEFAULTS.parallel;
 
 /** A GGUF model run in this process by llama.cpp (node-llama-cpp), several streams batched. */
 export class LlamaEngine implements Engine {

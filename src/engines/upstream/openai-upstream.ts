@@ -8,6 +8,7 @@ import { toChatMessages } from "./openai-messages.js";
 import { upstreamEvents } from "./openai-stream.js";
 import { transportError, upstreamError } from "./upstream-errors.js";
 import type { ChatCompletionRequestBody, EmbeddingList, OpenAiResponseFormat, UpstreamModelList } from "./openai-wire.js";
+import { environment } from "../../base/config.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -86,7 +87,7 @@ export class OpenAiUpstreamEngine implements Engine {
 
   private headers(): Record<string, string> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
-    const key = this.spec.keyEnv ? process.env[this.spec.keyEnv] : undefined;
+    const key = this.spec.keyEnv ? environment.named(this.spec.keyEnv) : undefined;
     if (key) headers.authorization = `Bearer ${key}`;
     return headers;
   }
