@@ -1,12 +1,14 @@
 import { Agent, request as undiciRequest } from "undici";
 import { ApiError } from "../../base/api-error.js";
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, OutputConstraint } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, Occupancy, OutputConstraint } from "../engine.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
 import { toolFields } from "./openai-tools.js";
 import { reasoningFields } from "./reasoning-fields.js";
 import { toChatMessages } from "./openai-messages.js";
 import { upstreamEvents } from "./openai-stream.js";
 import { transportError, upstreamError } from "./upstream-errors.js";
+import type { ChatCompletionRequestBody, EmbeddingList, OpenAiResponseFormat, UpstreamModelList } from "./openai-wire.js";
+import { environment } from "../../base/config.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -68,7 +70,7 @@ export class OpenAiUpstreamEngine implements Engine {
         await response.body.dump();
         return;
       }
-      const body = (await response.body.json()) as { data?: { id?: unknown; max_model_len?: unknown; context_length?: unknown }[] };
+      const body = (await response.body.json()) as UpstreamModelList;
       const entry = Array.isArray(body.data) ? body.data.find((model) => model.id === this.spec.model) : undefined;
       const limit = Number(entry?.max_model_len ?? entry?.context_length);
       if (!Number.isSafeInteger(limit) || limit <= 0) return;
@@ -79,19 +81,19 @@ export class OpenAiUpstreamEngine implements Engine {
     }
   }
 
-  load(): { active: number; queued: number } {
+  occupancy(): Occupancy {
     return { active: this.inFlight, queued: 0 };
   }
 
   private headers(): Record<string, string> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
-    const key = this.spec.keyEnv ? process.env[this.spec.keyEnv] : undefined;
+    const key = this.spec.keyEnv ? environment.named(this.spec.keyEnv) : undefined;
     if (key) headers.authorization = `Bearer ${key}`;
     return headers;
   }
 
   /** Structured output travels as OpenAI's response_format, which vLLM, SGLang and llama-server enforce. */
-  private responseFormat(constraint: OutputConstraint | undefined): object | undefined {
+  private responseFormat(constraint: OutputConstraint | undefined): OpenAiResponseFormat | undefined {
     if (!constraint) return undefined;
     if (constraint.kind === "json") return { type: "json_object" };
     if (constraint.kind === "json-schema") return { type: "json_schema", json_schema: { name: "response", schema: constraint.schema, strict: true } };
@@ -117,14 +119,14 @@ export class OpenAiUpstreamEngine implements Engine {
     }
     const text = await response.body.text();
     if (response.statusCode !== 200) throw upstreamError(response.statusCode, text, this.spec.id);
-    const body = JSON.parse(text) as { data: { index: number; embedding: number[] }[]; usage?: { prompt_tokens?: number } };
+    const body = JSON.parse(text) as Pick<EmbeddingList, "data"> & { usage?: Partial<EmbeddingList["usage"]> };
     const vectors = [...body.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
     return { vectors, tokens: body.usage?.prompt_tokens ?? 0 };
   }
 
   async *generate(request: GenerateRequest): AsyncGenerator<GenerationEvent> {
     const { sampling } = request;
-    const body = {
+    const body: ChatCompletionRequestBody = {
       model: this.spec.model,
       messages: toChatMessages(request.prompt),
       stream: true,
