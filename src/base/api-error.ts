@@ -61,3 +61,6 @@ export const unavailable = (message: string): ApiError => new ApiError("UNAVAILA
 export const INTERNAL_MESSAGE = "An internal error has occurred.";
 /** The same, in the words OpenAI's API uses. */
 export const OPENAI_INTERNAL_MESSAGE = "The server had an error while processing your request.";
+
+/** How a message names a field or feature the server does not serve yet: "`x` is not supported by genai-local yet". */
+export const NOT_YET = "is not supported by genai-local yet";

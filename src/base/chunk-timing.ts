@@ -1,3 +1,5 @@
+import { DEFAULTS } from "./config.js";
+
 /**
  * When streamed text may wait, in one place. Every layer that holds text back takes its numbers
  * and its moments from here: the runner's IPC batches (engines/llama/runner-main.ts), the
@@ -6,7 +8,7 @@
  */
 
 /** Text arriving within this many ms of the last chunk joins the next chunk (`--chunk-window`; 0: every token its own chunk). */
-export const DEFAULT_CHUNK_WINDOW_MS = 10;
+export const DEFAULT_CHUNK_WINDOW_MS = DEFAULTS.chunkWindowMs;
 
 /**
  * A stream's first texts leave at once, never held for the window: time to first token is not

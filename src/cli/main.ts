@@ -2,7 +2,6 @@
 import { Command, Option } from "commander";
 import { defaultModelsDir } from "../models/model-cache.js";
 import { DEFAULT_MODEL_ID } from "../models/registry.js";
-import { DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
 import { listModels } from "./models.js";
 import { collect, engineOption, llamaServerOption, modelsDirOption, nonNegativeInt, parallelOption, port, positiveInt, registryFrom, nonNegativeNumber, threadsOption, tlsFiles } from "./options.js";
 import { pullModel } from "./pull.js";
@@ -10,8 +9,7 @@ import { runEngineBuild } from "./engine-build.js";
 import { defaultDataDir } from "../files/data-dir.js";
 import { startServer } from "./serve.js";
 import { runStream } from "./stream.js";
-import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES } from "../files/file-store.js";
-import { DEFAULT_CHUNK_WINDOW_MS } from "../base/chunk-timing.js";
+import { DEFAULTS, environment } from "../base/config.js";
 
 const program = new Command()
   .name("genai-local")
@@ -21,8 +19,8 @@ const program = new Command()
 program
   .command("serve")
   .description("serve the Gemini API")
-  .addOption(new Option("--host <host>", "address to listen on").default("127.0.0.1").env("GENAI_LOCAL_HOST"))
-  .addOption(new Option("--port <port>", "port (0 picks a free one)").argParser(port).default(8080).env("GENAI_LOCAL_PORT"))
+  .addOption(new Option("--host <host>", "address to listen on").default(DEFAULTS.host).env("GENAI_LOCAL_HOST"))
+  .addOption(new Option("--port <port>", "port (0 picks a free one)").argParser(port).default(DEFAULTS.port).env("GENAI_LOCAL_PORT"))
   .option("--model <ID=SOURCE>", "a model: ID=path/to/file.gguf or ID=hf:owner/repo/file.gguf, optionally ending in ,chat-wrapper=NAME (a node-llama-cpp chat wrapper: qwen, qwen3.5, deepSeek, harmony, gemma4, seed, chatML, …) (repeatable; the first is the default)", collect)
   .option("--upstream <ID=openai:URL>", "a model served by a remote OpenAI-compatible engine: ID=openai:BASE_URL[,model=NAME][,key=ENV_VAR][,input=image+audio+pdf] (repeatable)", collect)
   .option("--alias <ID=TARGET>", "answer model id ID with model TARGET (repeatable)", collect)
@@ -45,31 +43,31 @@ program
       .env("GENAI_LOCAL_FLASH_ATTENTION"),
   )
   .addOption(new Option("--queue-size <n>", "requests that may wait for a free stream, per model (default: 4 × parallel)").argParser(nonNegativeInt))
-  .addOption(new Option("--queue-timeout <seconds>", "longest wait for a free stream before 429").argParser(nonNegativeNumber).default(30))
-  .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long running streams may take to finish").argParser(nonNegativeNumber).default(10))
-  .addOption(new Option("--max-body <bytes>", "largest request body").argParser(positiveInt).default(20 * 1024 * 1024))
-  .addOption(new Option("--max-header-size <bytes>", "largest request head").argParser(positiveInt).default(16 * 1024))
-  .addOption(new Option("--request-timeout <seconds>", "time a client has to send its whole request").argParser(nonNegativeNumber).default(30))
-  .addOption(new Option("--chunk-window <ms>", "text generated within this many ms of the last chunk joins the next chunk (0: a chunk per token)").argParser(nonNegativeNumber).default(DEFAULT_CHUNK_WINDOW_MS))
+  .addOption(new Option("--queue-timeout <seconds>", "longest wait for a free stream before 429").argParser(nonNegativeNumber).default(DEFAULTS.queueTimeoutMs / 1000))
+  .addOption(new Option("--drain-timeout <seconds>", "on SIGTERM/SIGINT, how long running streams may take to finish").argParser(nonNegativeNumber).default(DEFAULTS.drainTimeoutMs / 1000))
+  .addOption(new Option("--max-body <bytes>", "largest request body").argParser(positiveInt).default(DEFAULTS.maxBodyBytes))
+  .addOption(new Option("--max-header-size <bytes>", "largest request head").argParser(positiveInt).default(DEFAULTS.maxHeaderBytes))
+  .addOption(new Option("--request-timeout <seconds>", "time a client has to send its whole request").argParser(nonNegativeNumber).default(DEFAULTS.requestTimeoutMs / 1000))
+  .addOption(new Option("--chunk-window <ms>", "text generated within this many ms of the last chunk joins the next chunk (0: a chunk per token)").argParser(nonNegativeNumber).default(DEFAULTS.chunkWindowMs))
   .option("--cors-origin <origin>", "allow this browser origin (repeatable; CORS is off by default)", collect)
-  .addOption(new Option("--cache-max-tokens <n>", "tokens all cached contents (context caching) may hold together").argParser(positiveInt).default(DEFAULT_CACHE_MAX_TOKENS))
+  .addOption(new Option("--cache-max-tokens <n>", "tokens all cached contents (context caching) may hold together").argParser(positiveInt).default(DEFAULTS.cacheMaxTokens))
   .addOption(new Option("--cache-dir <dir>", "where cached contents' KV states are saved (in a directory of this server's own, removed on exit)").env("GENAI_LOCAL_CACHE_DIR"))
   .addOption(new Option("--log-level <level>", "fatal, error, warn, info, debug").env("GENAI_LOCAL_LOG_LEVEL"))
   // The Files API: uploaded files live on disk under the data directory and survive restarts.
   .addOption(new Option("--data-dir <dir>", "where uploaded files and the thought-signing key are kept (default: the user's state directory, e.g. ~/.local/state/genai-local)").env("GENAI_LOCAL_DATA_DIR"))
-  .addOption(new Option("--files-max-bytes <bytes>", "bytes all uploaded files may take together").argParser(positiveInt).default(DEFAULT_MAX_TOTAL_BYTES))
-  .addOption(new Option("--file-max-bytes <bytes>", "largest uploaded file").argParser(positiveInt).default(DEFAULT_MAX_FILE_BYTES))
-  .addOption(new Option("--files-ttl <hours>", "how long an uploaded file lives before it is deleted").argParser(nonNegativeNumber).default(48))
+  .addOption(new Option("--files-max-bytes <bytes>", "bytes all uploaded files may take together").argParser(positiveInt).default(DEFAULTS.maxTotalFileBytes))
+  .addOption(new Option("--file-max-bytes <bytes>", "largest uploaded file").argParser(positiveInt).default(DEFAULTS.maxFileBytes))
+  .addOption(new Option("--files-ttl <hours>", "how long an uploaded file lives before it is deleted").argParser(nonNegativeNumber).default(DEFAULTS.fileTtlMs / 3_600_000))
   // TLS: HTTPS and WSS on the same port (google-genai for Python opens Live only over wss://).
   .addOption(new Option("--tls-cert <file>", "PEM certificate (chain): serve HTTPS and WSS instead of HTTP and WS").env("GENAI_LOCAL_TLS_CERT"))
   .addOption(new Option("--tls-key <file>", "PEM private key of --tls-cert").env("GENAI_LOCAL_TLS_KEY"))
   // The Live API (WebSocket sessions).
-  .addOption(new Option("--live-max-sessions <n>", "Live API sessions open at once").argParser(positiveInt).default(256))
-  .addOption(new Option("--live-idle-timeout <seconds>", "a Live session with no input for this long is ended").argParser(nonNegativeNumber).default(600))
-  .addOption(new Option("--live-session-timeout <seconds>", "longest life of a Live session (goAway comes 10 s before)").argParser(nonNegativeNumber).default(3600))
-  .addOption(new Option("--live-max-frame <bytes>", "largest Live client message").argParser(positiveInt).default(4 * 1024 * 1024))
+  .addOption(new Option("--live-max-sessions <n>", "Live API sessions open at once").argParser(positiveInt).default(DEFAULTS.liveMaxSessions))
+  .addOption(new Option("--live-idle-timeout <seconds>", "a Live session with no input for this long is ended").argParser(nonNegativeNumber).default(DEFAULTS.liveIdleTimeoutMs / 1000))
+  .addOption(new Option("--live-session-timeout <seconds>", "longest life of a Live session (goAway comes 10 s before)").argParser(nonNegativeNumber).default(DEFAULTS.liveSessionTimeoutMs / 1000))
+  .addOption(new Option("--live-max-frame <bytes>", "largest Live client message").argParser(positiveInt).default(DEFAULTS.liveMaxFrameBytes))
   .action(async (opts, command: Command) => {
-    const envKeys = (process.env.GENAI_LOCAL_API_KEY ?? "").split(",").filter(Boolean);
+    const envKeys = environment.apiKeys();
     const server = await startServer({
       models: registryFrom(opts.model, opts.alias, opts.upstream),
       host: opts.host,
@@ -174,6 +172,6 @@ program.parseAsync().catch((error: unknown) => {
   // Expected failures (a missing model, a port in use) are one readable line, not a stack trace.
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`genai-local: ${message}\n`);
-  if (process.env.GENAI_LOCAL_DEBUG) process.stderr.write(`${(error as Error).stack ?? ""}\n`);
+  if (environment.debug()) process.stderr.write(`${(error as Error).stack ?? ""}\n`);
   process.exit(1);
 });

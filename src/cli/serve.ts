@@ -16,6 +16,7 @@ import { newStateDir, removeOrphanedStateDirs, removeStateDir } from "../engines
 import { isUpstreamSource } from "../engines/upstream/upstream-spec.js";
 import { defaultDataDir } from "../files/data-dir.js";
 import { chooseLocalEngine, engineForModel, type EngineChoiceSettings } from "./engine-choice.js";
+import { DEFAULTS } from "../base/config.js";
 
 export interface ServeOptions extends EngineSettings, Omit<EngineChoiceSettings, "dataDir"> {
   models: ModelRegistry;
@@ -56,10 +57,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metrics = new ServerMetrics(options.models);
   const streams = new StreamTracker();
   const parallel = options.parallel ?? DEFAULT_PARALLEL;
-  const queueTimeoutMs = options.queueTimeoutMs ?? 30_000;
-  const local = { slots: parallel, queueSize: options.queueSize ?? 4 * parallel, queueTimeoutMs };
+  const queueTimeoutMs = options.queueTimeoutMs ?? DEFAULTS.queueTimeoutMs;
+  const local = { slots: parallel, queueSize: options.queueSize ?? DEFAULTS.queuePerSlot * parallel, queueTimeoutMs };
   // An upstream engine batches on its own hardware; admission here only bounds what we hold open.
-  const upstream = { slots: 256, queueSize: options.queueSize ?? 256, queueTimeoutMs };
+  const upstream = { slots: DEFAULTS.upstreamSlots, queueSize: options.queueSize ?? DEFAULTS.upstreamQueue, queueTimeoutMs };
   // Saved KV states of cached contents: this server's own directory, made (mode 0700) by the
   // runner that saves the first state and removed when the server closes. A server that never
   // saves one leaves nothing behind; one killed before it could clean up leaves its directory to
@@ -126,7 +127,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url: `${options.tls ? "https" : "http"}://${host}:${port}`,
     close: async () => {
       const closed = app.close();
-      await streams.drain(options.drainTimeoutMs ?? 10_000);
+      await streams.drain(options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs);
       // Connections whose stream ended after close() began are idle now, not when close() looked.
       const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
       app.server.closeIdleConnections();

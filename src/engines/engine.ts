@@ -30,8 +30,8 @@ export interface PromptInput {
   turns: ChatTurn[];
   /** Plain text continuation even when the model has a chat template (legacy completions). */
   raw?: boolean;
-  /** A saved prefix (see Engine.createPrefixCache) this prompt starts with: its KV state is restored, not recomputed. */
-  prefixCache?: string;
+  /** A saved prefix (see Engine.savePrefix) this prompt starts with: its KV state is restored, not recomputed. */
+  savedPrefix?: string;
   /**
    * Functions the model may call, for an engine that writes them into the prompt in its model's
    * own format (ModelInfo.toolCallFormat); the serving layer describes them otherwise.
@@ -204,7 +204,7 @@ export interface ToolCallFormat {
 }
 
 /** A saved prompt prefix: `tokens` of KV state a later prompt naming `id` starts from. */
-export interface PrefixCache {
+export interface SavedPrefix {
   id: string;
   tokens: number;
 }
@@ -216,17 +216,23 @@ export interface Embeddings {
   tokens: number;
 }
 
+/** Streams currently holding a sequence, and requests waiting for one. */
+export interface Occupancy {
+  active: number;
+  queued: number;
+}
+
 export interface Engine {
   readonly info: ModelInfo;
   /** Yields one `start`, any number of `thought` and `text` (thoughts first), then one `end`; stops early when `signal` aborts. */
   generate(request: GenerateRequest): AsyncIterable<GenerationEvent>;
   countTokens(prompt: PromptInput): Promise<number>;
   embed(texts: string[]): Promise<Embeddings>;
-  /** Streams currently holding a sequence, and requests waiting for one. */
-  load(): { active: number; queued: number };
+  /** How busy the engine is now (`load` is reserved for loading a model). */
+  occupancy(): Occupancy;
   /** Evaluates a prompt prefix and keeps its KV state (context caching); absent where the engine cannot. */
-  createPrefixCache?(prompt: PromptInput): Promise<PrefixCache>;
-  dropPrefixCache?(id: string): Promise<void>;
+  savePrefix?(prompt: PromptInput): Promise<SavedPrefix>;
+  dropSavedPrefix?(id: string): Promise<void>;
   close(): Promise<void>;
 }
 

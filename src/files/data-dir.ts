@@ -1,11 +1,13 @@
 import os from "node:os";
 import path from "node:path";
+import { environment } from "../base/config.js";
 
 /** Where uploaded files are kept unless --data-dir says: the user's state directory (XDG), not a cache that may be cleared. */
 export function defaultDataDir(): string {
-  if (process.env.GENAI_LOCAL_DATA_DIR) return path.resolve(process.env.GENAI_LOCAL_DATA_DIR);
+  const configured = environment.dataDir();
+  if (configured) return path.resolve(configured);
   if (process.platform === "darwin") return path.join(os.homedir(), "Library", "Application Support", "genai-local");
-  if (process.platform === "win32") return path.join(process.env.LOCALAPPDATA || path.join(os.homedir(), "AppData", "Local"), "genai-local");
-  const stateHome = process.env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state");
+  if (process.platform === "win32") return path.join(environment.localAppData() ?? path.join(os.homedir(), "AppData", "Local"), "genai-local");
+  const stateHome = environment.xdgStateHome() ?? path.join(os.homedir(), ".local", "state");
   return path.join(stateHome, "genai-local");
 }

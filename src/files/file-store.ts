@@ -3,6 +3,7 @@ import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { randomId } from "../base/random-id.js";
 import { FileDisk, type StoredFile } from "./file-disk.js";
+import { DEFAULTS } from "../base/config.js";
 
 export type { StoredFile } from "./file-disk.js";
 
@@ -39,9 +40,9 @@ export interface FileStoreOptions {
   now?: () => number;
 }
 
-export const DEFAULT_FILE_TTL_MS = 48 * 3600_000;
-export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 ** 3;
-export const DEFAULT_MAX_TOTAL_BYTES = 20 * 1024 ** 3;
+export const DEFAULT_FILE_TTL_MS = DEFAULTS.fileTtlMs;
+export const DEFAULT_MAX_FILE_BYTES = DEFAULTS.maxFileBytes;
+export const DEFAULT_MAX_TOTAL_BYTES = DEFAULTS.maxTotalFileBytes;
 const DEFAULT_IDLE_UPLOAD_MS = 24 * 3600_000;
 
 /** What the store refuses, for the routes to word in Google's terms. */

@@ -3,22 +3,22 @@ import { checkGeminiKey, type ApiKeys } from "../route-kit/auth.js";
 import { invalidArgument, notFound } from "../route-kit/errors.js";
 import { parseBody } from "../route-kit/validate.js";
 import { normaliseModelId, type ModelRegistry } from "../models/registry.js";
-import { DEFAULT_TTL_MS } from "../serving/content-cache.js";
+import { DEFAULT_TTL_MS, type CachedContents } from "../serving/cached-contents.js";
 import { CreateCachedContentRequestSchema, UpdateCachedContentRequestSchema, type ListCachedContentsResponse } from "./cached-contents-protocol.js";
 import {
-  cachedPrefixPrompt,
+  cachedContentPrompt,
   findCachedContent,
   toCachedContentResource,
   toExpiration,
   toUpdatedExpiration,
-  type CachedContentStore,
+  type CachedContent,
 } from "./cached-contents-translate.js";
 
 export interface CachedContentsRoutesOptions {
   models: ModelRegistry;
   keys: ApiKeys;
   /** One store for /v1beta and /v1. */
-  caches: CachedContentStore;
+  caches: CachedContents<CachedContent>;
 }
 
 type ById = { Params: { id: string } };
@@ -38,11 +38,11 @@ export async function cachedContentsRoutes(app: FastifyInstance, options: Cached
     if (!engine) {
       throw notFound(`${model} is not found for API version ${version}, or is not supported for createCachedContent. Call ListModels to see the list of available models and their supported methods.`);
     }
-    const createPrefixCache = engine.createPrefixCache?.bind(engine);
-    if (!createPrefixCache) {
+    const savePrefix = engine.savePrefix?.bind(engine);
+    if (!savePrefix) {
       throw invalidArgument(`${model} is served by an upstream engine, which cannot hold a cached content; context caching needs a local (GGUF) model.`);
     }
-    const prompt = cachedPrefixPrompt(body, engine.info.toolCallFormat);
+    const prompt = cachedContentPrompt(body, engine.info.toolCallFormat);
     const estimate = await engine.countTokens(prompt);
     if (estimate >= engine.info.inputTokenLimit) {
       throw invalidArgument(
@@ -52,7 +52,7 @@ export async function cachedContentsRoutes(app: FastifyInstance, options: Cached
     const entry = await caches.create(
       estimate,
       async () => {
-        const saved = await createPrefixCache(prompt);
+        const saved = await savePrefix(prompt);
         const { contents = [], systemInstruction, tools, toolConfig } = body;
         return { tokens: saved.tokens, value: { engine, model, contents, systemInstruction, tools, toolConfig, prefix: saved.id } };
       },

@@ -1,7 +1,7 @@
 import type { Engine, GenerateRequest, PromptInput, ToolCallFormat } from "../engines/engine.js";
 import { invalidArgument, notFound } from "../route-kit/errors.js";
 import { normaliseModelId } from "../models/registry.js";
-import type { CacheEntry, ContentCache, Expiration } from "../serving/content-cache.js";
+import type { CacheEntry, CachedContents, Expiration } from "../serving/cached-contents.js";
 import { withToolPrompt } from "../serving/tool-calls.js";
 import type { CachedContentResource, CreateCachedContentRequest, UpdateCachedContentRequest } from "./cached-contents-protocol.js";
 import type { Content, CountTokensRequest, GenerateContentRequest, Tool, ToolConfig } from "./protocol.js";
@@ -10,7 +10,7 @@ import { toPromptInput, toToolUse } from "./translate.js";
 /** Translation between the `cachedContents` wire and the cache registry; a lookup aside, pure. */
 
 /** What a cached content holds: the prompt prefix as sent, and the engine's saved KV state of it. */
-export interface CachedPrefix {
+export interface CachedContent {
   engine: Engine;
   /** `models/ID` as the create named it. */
   model: string;
@@ -18,11 +18,9 @@ export interface CachedPrefix {
   systemInstruction?: Content;
   tools?: Tool[];
   toolConfig?: ToolConfig;
-  /** The engine's id for the saved state (Engine.createPrefixCache). */
+  /** The engine's id for the saved state (Engine.savePrefix). */
   prefix: string;
 }
-
-export type CachedContentStore = ContentCache<CachedPrefix>;
 
 export const CACHE_CONFLICT =
   "CachedContent can not be used with GenerateContent request setting system_instruction, tools or tool_config.\n\nProposed fix: move those values to CachedContent from GenerateContent request.";
@@ -74,7 +72,7 @@ export function toUpdatedExpiration(body: UpdateCachedContentRequest, updateMask
 }
 
 /** The prompt a cached content starts every request with, as the engine evaluates it (tools included). */
-export function cachedPrefixPrompt(body: CreateCachedContentRequest, toolFormat?: ToolCallFormat): PromptInput {
+export function cachedContentPrompt(body: CreateCachedContentRequest, toolFormat?: ToolCallFormat): PromptInput {
   const contents = body.contents ?? [];
   if (contents.length === 0 && body.systemInstruction === undefined) {
     throw invalidArgument("* CachedContent: set contents or system_instruction; there is nothing to cache.");
@@ -88,14 +86,14 @@ export function cachedPrefixPrompt(body: CreateCachedContentRequest, toolFormat?
 const ID = /^[0-9a-z-]{1,64}$/;
 
 /** `cachedContents/ID` or `ID` → ID; 404 when no live cache has it. */
-export function findCachedContent(store: CachedContentStore | undefined, name: string): CacheEntry<CachedPrefix> {
+export function findCachedContent(store: CachedContents<CachedContent> | undefined, name: string): CacheEntry<CachedContent> {
   const id = name.startsWith("cachedContents/") ? name.slice("cachedContents/".length) : name;
   const entry = ID.test(id) ? store?.get(id) : undefined;
   if (!entry) throw notFound(`CachedContent not found: cachedContents/${id} does not exist, has expired or was deleted.`);
   return entry;
 }
 
-export function toCachedContentResource(entry: CacheEntry<CachedPrefix>): CachedContentResource {
+export function toCachedContentResource(entry: CacheEntry<CachedContent>): CachedContentResource {
   const resource: CachedContentResource = {
     name: `cachedContents/${entry.id}`,
     model: entry.value.model,
@@ -120,7 +118,7 @@ export interface WithCachedContent<T> {
  * instruction, tools and contents in front, as if sent in full, and the saved prefix to restore.
  */
 export function applyCachedContent(
-  store: CachedContentStore | undefined,
+  store: CachedContents<CachedContent> | undefined,
   body: GenerateContentRequest,
   engine: Engine,
   model: string,
@@ -148,7 +146,7 @@ export function applyCachedContent(
 
 /** countTokens with `generateContentRequest.cachedContent`: the cache's prompt counts too. */
 export function applyCachedContentToCount(
-  store: CachedContentStore | undefined,
+  store: CachedContents<CachedContent> | undefined,
   body: CountTokensRequest,
   engine: Engine,
   model: string,
@@ -159,6 +157,6 @@ export function applyCachedContentToCount(
 }
 
 /** The engine request, told which saved prefix its prompt starts with. */
-export function withPrefixCache(request: GenerateRequest, prefix: string | undefined): GenerateRequest {
-  return prefix === undefined ? request : { ...request, prompt: { ...request.prompt, prefixCache: prefix } };
+export function withSavedPrefix(request: GenerateRequest, prefix: string | undefined): GenerateRequest {
+  return prefix === undefined ? request : { ...request, prompt: { ...request.prompt, savedPrefix: prefix } };
 }

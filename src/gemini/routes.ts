@@ -8,10 +8,11 @@ import { streamReply } from "../route-kit/stream-reply.js";
 import type { StreamTracker } from "../serving/stream-tracker.js";
 import { parseBody } from "../route-kit/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
-import { fitDimensions } from "../serving/embedding-vectors.js";
+import { embedTexts } from "../serving/embedding-vectors.js";
 import { BatchEmbedContentsRequestSchema, CountTokensRequestSchema, EmbedContentRequestSchema, GenerateContentRequestSchema } from "./protocol.js";
 import { collectResponse, newResponseId, toCandidateChunks } from "./response-stream.js";
-import { applyCachedContent, applyCachedContentToCount, withPrefixCache, type CachedContentStore } from "./cached-contents-translate.js";
+import { applyCachedContent, applyCachedContentToCount, withSavedPrefix, type CachedContent } from "./cached-contents-translate.js";
+import type { CachedContents } from "../serving/cached-contents.js";
 import { countTokensPrompt, embedText, toGenerateRequest } from "./translate.js";
 import { MODEL_METHODS, toModelResource } from "./translate-response.js";
 import { loadReferencedFiles, newMediaContext } from "./media.js";
@@ -27,7 +28,7 @@ export interface GeminiRoutesOptions {
   streams: StreamTracker;
   chunkWindowMs: number;
   /** Cached contents a request may name (context caching). */
-  caches?: CachedContentStore;
+  caches?: CachedContents<CachedContent>;
   /** Uploaded files a fileData part may name. */
   files?: FileStore;
 }
@@ -43,8 +44,8 @@ async function embed(engine: Engine, method: string, rawBody: unknown) {
   const requests =
     method === "embedContent" ? [parseBody(EmbedContentRequestSchema, rawBody)] : parseBody(BatchEmbedContentsRequestSchema, rawBody).requests;
   const texts = requests.map((r, i) => embedText(r, method === "embedContent" ? "content" : `requests[${i}].content`));
-  const { vectors } = await engine.embed(texts);
-  const embeddings = vectors.map((vector, i) => ({ values: fitDimensions(vector, requests[i]?.outputDimensionality) }));
+  const { vectors } = await embedTexts(engine, texts, (i) => requests[i]?.outputDimensionality);
+  const embeddings = vectors.map((values) => ({ values }));
   return method === "embedContent" ? { embedding: embeddings[0] } : { embeddings };
 }
 
@@ -107,7 +108,7 @@ export async function geminiRoutes(app: FastifyInstance, options: GeminiRoutesOp
     const context = { request, reply, engine, metrics, streams, startedAt, chunkWindowMs };
     return serveGeneration(
       context,
-      (signal) => withPrefixCache({ ...toGenerateRequest(body, signal, newMediaContext(files, engine.info)), malformedCallsEnd: true }, prefix),
+      (signal) => withSavedPrefix({ ...toGenerateRequest(body, signal, newMediaContext(files, engine.info)), malformedCallsEnd: true }, prefix),
       async (candidates, lifecycle) => {
         if (method === "generateContent") {
           const response = await collectResponse(candidates, identity, display);

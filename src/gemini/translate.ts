@@ -1,14 +1,13 @@
 import { mediaPart, type MediaContext } from "./media.js";
 import type { ChatTurn, TurnPart, FunctionDeclaration, GenerateRequest, ModelInfo, PromptInput, SamplingOptions, ThinkingOptions, ToolUse } from "../engines/engine.js";
-import { invalidArgument } from "../route-kit/errors.js";
+import { invalidArgument, NOT_YET } from "../base/api-error.js";
 import { toGrammarSchema, type JsonSchema, type OutputConstraint } from "../serving/output-constraint.js";
 import { thoughtSigner } from "../serving/thought-signatures.js";
+import { appendTurn } from "../serving/turns.js";
 import { callText, checkToolUse, NO_PARAMETERS, resultText, withToolPrompt } from "../serving/tool-calls.js";
 import type { Content, CountTokensRequest, EmbedContentRequest, GenerateContentRequest, GenerationConfig, ThinkingConfig, Tool, ToolConfig } from "./protocol.js";
 
 /** Pure translation of the Gemini wire's requests into the engine's (responses: translate-response.ts). */
-
-const NOT_YET = "is not supported by genai-local yet";
 
 interface TurnContent {
   text: string;
@@ -57,17 +56,10 @@ export function toPromptInput(contents: Content[], systemInstruction?: Content, 
     }
     const { text, parts } = turnContent(content, `contents[${index}]`, media);
     const thought = index >= currentTurnStart && role === "model" ? signedThought(content) : undefined;
-    const last = turns.at(-1);
-    if (last && last.role === role) {
-      if (parts || last.parts) last.parts = [...(last.parts ?? [{ type: "text", text: last.text }]), ...(parts ?? [{ type: "text", text }])];
-      last.text += text;
-      if (thought) last.thought = (last.thought ?? "") + thought;
-    } else {
-      const turn: ChatTurn = { role, text };
-      if (parts) turn.parts = parts;
-      if (thought) turn.thought = thought;
-      turns.push(turn);
-    }
+    const turn: ChatTurn = { role, text };
+    if (parts) turn.parts = parts;
+    if (thought) turn.thought = thought;
+    appendTurn(turns, turn, "");
   });
   const prompt: PromptInput = { turns };
   if (systemInstruction) prompt.systemInstruction = turnText(systemInstruction, "system_instruction");

@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import { errorBody, invalidArgument, type ApiError } from "../route-kit/errors.js";
+import { DEFAULTS } from "../base/config.js";
 
 export interface ConnectionLimits {
   /** Largest request body, in bytes. */
@@ -12,7 +13,7 @@ export interface ConnectionLimits {
   requestTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: ConnectionLimits = { maxBodyBytes: 20 * 1024 * 1024, maxHeaderBytes: 16 * 1024, requestTimeoutMs: 30_000 };
+export const DEFAULT_LIMITS: ConnectionLimits = { maxBodyBytes: DEFAULTS.maxBodyBytes, maxHeaderBytes: DEFAULTS.maxHeaderBytes, requestTimeoutMs: DEFAULTS.requestTimeoutMs };
 
 /** PEM certificate (chain) and private key; with them the server speaks HTTPS (and WSS). */
 export interface TlsFiles {

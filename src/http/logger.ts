@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { environment } from "../base/config.js";
 
 /** A URL as logged: the `key` query parameter (an API key) is replaced, never written out. */
 export function redactUrl(url: string): string {
@@ -6,7 +7,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Structured logs go to stderr so stdout stays for what a command prints (URLs, chunks). */
-export function createLogger(level = process.env.GENAI_LOCAL_LOG_LEVEL ?? "info"): Logger {
+export function createLogger(level = environment.logLevel()): Logger {
   return pino(
     {
       level,

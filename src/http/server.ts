@@ -4,8 +4,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from "pino";
 import { geminiRoutes } from "../gemini/routes.js";
 import { cachedContentsRoutes } from "../gemini/cached-contents-routes.js";
-import type { CachedPrefix } from "../gemini/cached-contents-translate.js";
-import { ContentCache, DEFAULT_CACHE_MAX_TOKENS } from "../serving/content-cache.js";
+import type { CachedContent } from "../gemini/cached-contents-translate.js";
+import { CachedContents, DEFAULT_CACHE_MAX_TOKENS } from "../serving/cached-contents.js";
 import { openAiRoutes } from "../openai/routes.js";
 import { playgroundPlugin } from "../web/playground-plugin.js";
 import { DEFAULT_LIVE_SERVER_LIMITS, liveRoutes, type LiveServerLimits } from "../live/routes.js";
@@ -120,9 +120,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     deriveConstraint: (request: { headers: Record<string, string | string[] | undefined> }) => (speaksOpenAi(request.headers) ? "openai" : "gemini"),
   });
   // Cached contents are shared by /v1beta and /v1 and freed (their KV state files too) on close.
-  const caches = new ContentCache<CachedPrefix>({
+  const caches = new CachedContents<CachedContent>({
     maxTokens: options.cacheMaxTokens ?? DEFAULT_CACHE_MAX_TOKENS,
-    release: (cached) => cached.engine.dropPrefixCache?.(cached.prefix),
+    release: (cached) => cached.engine.dropSavedPrefix?.(cached.prefix),
     onReleaseError: (error) => app.log.warn({ err: error }, "freeing a cached content's state failed"),
   });
   app.addHook("onClose", async () => caches.close());

@@ -16,6 +16,7 @@ import { ResumptionStore } from "./resumption.js";
 import { LiveSession } from "./session.js";
 import type { LiveLimits } from "./session-deps.js";
 import { toLiveClose } from "./translate.js";
+import { DEFAULTS } from "../base/config.js";
 
 export interface LiveServerLimits extends LiveLimits {
   /** Sessions open at once; one more is closed at once with 1013 (try again later). */
@@ -24,7 +25,7 @@ export interface LiveServerLimits extends LiveLimits {
   maxFrameBytes: number;
 }
 
-export const DEFAULT_LIVE_SERVER_LIMITS = { maxSessions: 256, maxFrameBytes: 4 * 1024 * 1024 };
+export const DEFAULT_LIVE_SERVER_LIMITS = { maxSessions: DEFAULTS.liveMaxSessions, maxFrameBytes: DEFAULTS.liveMaxFrameBytes };
 
 export interface LiveRoutesOptions {
   models: ModelRegistry;

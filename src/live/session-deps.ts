@@ -2,6 +2,7 @@ import type { Engine, GenerateRequest, GenerationEvent } from "../engines/engine
 import type { Content } from "../gemini/protocol.js";
 import type { LiveServerMessage } from "./protocol.js";
 import type { ResumptionStore } from "./resumption.js";
+import { DEFAULTS } from "../base/config.js";
 
 /** What a Live session needs from the plugin that hosts it: a transport, limits, an engine and its generation. */
 
@@ -23,7 +24,12 @@ export interface LiveLimits {
   goAwayNoticeMs: number;
 }
 
-export const DEFAULT_LIVE_LIMITS: LiveLimits = { setupTimeoutMs: 10_000, idleTimeoutMs: 10 * 60_000, maxSessionMs: 60 * 60_000, goAwayNoticeMs: 10_000 };
+export const DEFAULT_LIVE_LIMITS: LiveLimits = {
+  setupTimeoutMs: DEFAULTS.liveSetupTimeoutMs,
+  idleTimeoutMs: DEFAULTS.liveIdleTimeoutMs,
+  maxSessionMs: DEFAULTS.liveSessionTimeoutMs,
+  goAwayNoticeMs: DEFAULTS.liveGoAwayNoticeMs,
+};
 
 export interface LiveSessionDeps {
   transport: LiveTransport;

@@ -5,6 +5,7 @@ import path from "node:path";
 import cliProgress from "cli-progress";
 import { hfEndpoint } from "./hf-uri.js";
 import { httpGet } from "./http-get.js";
+import { environment } from "../base/config.js";
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -68,7 +69,7 @@ export async function downloadModel(url: string, destPath: string, opts: Downloa
 function requestHeaders(url: string, extra: Record<string, string> = {}): Record<string, string> {
   const headers: Record<string, string> = { "user-agent": "genai-local" };
   // The token is only for Hugging Face: other hosts (and redirects there) never see it.
-  const token = process.env.HF_TOKEN;
+  const token = environment.hfToken();
   if (token && new URL(url).origin === new URL(hfEndpoint()).origin) headers.authorization = `Bearer ${token}`;
   for (const [name, value] of Object.entries(extra)) headers[name.toLowerCase()] = value;
   return headers;

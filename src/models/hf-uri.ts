@@ -1,3 +1,5 @@
+import { DEFAULTS, environment } from "../base/config.js";
+
 /** A file in a Hugging Face model repository, as named by `hf:owner/repo/path/to/file.gguf`. */
 export interface HfFileRef {
   owner: string;
@@ -18,13 +20,13 @@ export interface RemoteModelSource {
   hf?: HfFileRef;
 }
 
-export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
+export const DEFAULT_HF_ENDPOINT = DEFAULTS.hfEndpoint;
 const HF_PREFIX = "hf:";
 const HF_FORMAT = "hf:owner/repo[@revision]/path/to/file.gguf";
 
 /** Hugging Face's base URL; GENAI_LOCAL_HF_ENDPOINT points it at a mirror (or a test server). */
 export function hfEndpoint(): string {
-  return (process.env.GENAI_LOCAL_HF_ENDPOINT || DEFAULT_HF_ENDPOINT).replace(/\/+$/, "");
+  return environment.hfEndpoint().replace(/\/+$/, "");
 }
 
 export function isHfUri(source: string): boolean {

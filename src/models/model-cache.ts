@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { createProgressBar, downloadModel } from "./download.js";
 import { isRemoteSource, parseModelSource, type RemoteModelSource } from "./hf-uri.js";
+import { environment } from "../base/config.js";
 
 /** A model that is neither on disk nor downloadable now; the message says what to do about it. */
 export class ModelNotAvailableError extends Error {
@@ -11,8 +12,9 @@ export class ModelNotAvailableError extends Error {
 
 /** GENAI_LOCAL_MODELS_DIR, else `$XDG_CACHE_HOME/genai-local/models` (`~/.cache` by default). */
 export function defaultModelsDir(): string {
-  if (process.env.GENAI_LOCAL_MODELS_DIR) return path.resolve(process.env.GENAI_LOCAL_MODELS_DIR);
-  const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  const configured = environment.modelsDir();
+  if (configured) return path.resolve(configured);
+  const cacheHome = environment.xdgCacheHome() ?? path.join(os.homedir(), ".cache");
   return path.join(cacheHome, "genai-local", "models");
 }
 
@@ -57,7 +59,7 @@ export async function ensureModelFile(source: string, opts: EnsureModelOptions):
   if (await isFile(destPath)) return destPath;
 
   const guidance = `Put the file there (or set GENAI_LOCAL_MODELS_DIR) or run: genai-local pull ${source}`;
-  if (opts.offline || process.env.GENAI_LOCAL_OFFLINE === "1") {
+  if (opts.offline || environment.offline()) {
     throw new ModelNotAvailableError(`Model file "${remote.fileName}" is not in ${modelsDir} and downloading is off. ${guidance}`);
   }
   // No await between this lookup and the registration in startDownload, so callers cannot both start one.

@@ -1,6 +1,26 @@
 import { z } from "zod";
 
-/** OpenAI's chat and text completion wire types, validated at the edge (unknown fields → 400). */
+/**
+ * OpenAI's chat and text completion wire: the requests, validated at the edge (unknown fields →
+ * 400), and the responses' types, written once in engines/upstream/openai-wire.ts (the upstream
+ * client speaks them too) and re-exported here.
+ */
+export type {
+  ChatCompletion,
+  ChatCompletionChoice,
+  ChatCompletionChunk,
+  ChatCompletionChunkChoice,
+  ChatCompletionMessage,
+  CompletionIdentity,
+  EmbeddingList,
+  OpenAiFinishReason,
+  OpenAiLogprobs,
+  OpenAiModel,
+  OpenAiToolCall,
+  OpenAiToolCallDelta,
+  OpenAiUsage,
+  TextCompletion,
+} from "../engines/upstream/openai-wire.js";
 
 const TextPartSchema = z.strictObject({ type: z.literal("text"), text: z.string() });
 const MessageContentSchema = z.union([z.string(), z.array(z.union([TextPartSchema, z.looseObject({ type: z.string() })]))]);
@@ -74,16 +94,6 @@ export const CompletionRequestSchema = z.strictObject({
   best_of: z.number().int().nullish(),
 });
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
-
-export type OpenAiFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
-
-export interface OpenAiUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  prompt_tokens_details?: { cached_tokens: number };
-  completion_tokens_details?: { reasoning_tokens: number };
-}
 
 export const EmbeddingRequestSchema = z.strictObject({
   model: z.string().min(1),

@@ -9,21 +9,13 @@ import { streamReply } from "../route-kit/stream-reply.js";
 import type { StreamTracker } from "../serving/stream-tracker.js";
 import { parseBody } from "../route-kit/validate.js";
 import type { ModelRegistry } from "../models/registry.js";
-import { collectCandidates, totalUsage } from "../serving/candidates.js";
-import { fitDimensions } from "../serving/embedding-vectors.js";
+import { collectCandidates } from "../serving/candidates.js";
+import { embedTexts } from "../serving/embedding-vectors.js";
 import { randomId } from "../base/random-id.js";
-import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from "./protocol.js";
-import {
-  chatToGenerateRequest,
-  completionToGenerateRequest,
-  toChatChoice,
-  toChatChunks,
-  toFinishReason,
-  toUsage,
-  toCompletionChunks,
-  toOpenAiModel,
-  type CompletionIdentity,
-} from "./translate.js";
+import { SSE_DONE } from "../route-kit/sse.js";
+import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema, type ChatCompletionChunk, type CompletionIdentity, type TextCompletion } from "./protocol.js";
+import { chatToGenerateRequest, completionToGenerateRequest } from "./translate.js";
+import { toChatChunks, toChatCompletion, toCompletionChunks, toEmbeddingList, toOpenAiModel, toTextCompletion } from "./translate-response.js";
 
 export interface OpenAiRoutesOptions {
   models: ModelRegistry;
@@ -31,6 +23,11 @@ export interface OpenAiRoutesOptions {
   metrics: ServerMetrics;
   streams: StreamTracker;
   chunkWindowMs: number;
+}
+
+/** OpenAI's framing ends a complete stream with `data: [DONE]`; one cut short (aborted) gets none. */
+async function* endedWithDone<T>(chunks: AsyncGenerator<T, boolean>): AsyncGenerator<T | typeof SSE_DONE> {
+  if (yield* chunks) yield SSE_DONE;
 }
 
 /** Routes on paths the Gemini surface also serves (GET /v1/models) answer only OpenAI clients. */
@@ -75,17 +72,14 @@ export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
     return serveGeneration({ request, reply, engine, metrics, streams, startedAt, chunkWindowMs }, buildRequest, async (candidates: AsyncIterable<GenerationEvent>[], lifecycle) => {
       if (body.stream) {
         const includeUsage = body.stream_options?.include_usage === true;
-        const chunks = kind === "chat" ? toChatChunks(candidates, identity, includeUsage) : toCompletionChunks(candidates, identity, includeUsage);
-        await streamReply(request, reply, chunks, lifecycle, "sse", openAiErrorBody);
+        const chunks: AsyncGenerator<ChatCompletionChunk | TextCompletion, boolean> =
+          kind === "chat" ? toChatChunks(candidates, identity, includeUsage) : toCompletionChunks(candidates, identity, includeUsage);
+        await streamReply(request, reply, endedWithDone(chunks), lifecycle, "sse", openAiErrorBody);
         return undefined;
       }
       const whole = await collectCandidates(candidates);
       if (!whole) throw lifecycle.abortError ?? new Error("The generation ended without a result.");
-      const choices = whole.map((choice, index) =>
-        kind === "chat" ? toChatChoice(choice, index) : { index, text: choice.text, logprobs: null, finish_reason: toFinishReason(choice.finishReason) },
-      );
-      const usage = toUsage(totalUsage(whole.map((choice) => choice.usage)));
-      return { ...identity, object: kind === "chat" ? "chat.completion" : "text_completion", choices, usage };
+      return kind === "chat" ? toChatCompletion(whole, identity) : toTextCompletion(whole, identity);
     });
   }
 
@@ -102,12 +96,7 @@ export async function openAiRoutes(app: FastifyInstance, options: OpenAiRoutesOp
     const engine = engineOr404(body.model);
     if (!engine.info.canEmbed) throw invalidArgument(`${body.model} does not serve embeddings.`);
     const inputs = typeof body.input === "string" ? [body.input] : body.input;
-    const { vectors, tokens } = await engine.embed(inputs);
-    const data = vectors.map((vector, index) => {
-      const values = fitDimensions(vector, body.dimensions ?? undefined);
-      const embedding = body.encoding_format === "base64" ? Buffer.from(new Float32Array(values).buffer).toString("base64") : values;
-      return { object: "embedding", index, embedding };
-    });
-    return { object: "list", data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
+    const { vectors, tokens } = await embedTexts(engine, inputs, () => body.dimensions ?? undefined);
+    return toEmbeddingList(vectors, tokens, body.model, body.encoding_format === "base64");
   });
 }

@@ -1,16 +1,12 @@
-import type { ChatTurn, FinishReason, FunctionCall, GenerateRequest, GenerationEvent, ModelInfo, SamplingOptions, ThinkingOptions, TokenLogprob, TokenUsage, ToolUse } from "../engines/engine.js";
-import { invalidArgument } from "../route-kit/errors.js";
+import type { ChatTurn, GenerateRequest, SamplingOptions, ThinkingOptions, ToolUse } from "../engines/engine.js";
+import { invalidArgument, NOT_YET } from "../base/api-error.js";
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../base/json-depth.js";
-import { SSE_DONE } from "../route-kit/sse.js";
-import { totalUsage, type CollectedCandidate } from "../serving/candidates.js";
-import { interleave } from "../serving/interleave.js";
 import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
 import { callText, checkToolUse, NO_PARAMETERS, resultText } from "../serving/tool-calls.js";
-import type { ChatCompletionRequest, ChatMessage, CompletionRequest, OpenAiFinishReason, OpenAiUsage } from "./protocol.js";
+import { appendTurn } from "../serving/turns.js";
+import type { ChatCompletionRequest, ChatMessage, CompletionRequest } from "./protocol.js";
 
-/** Pure translation between OpenAI's chat/completions wire and the engine's request and events. */
-
-const NOT_YET = "is not supported by genai-local yet";
+/** Pure translation of OpenAI's chat/completions requests into the engine's (responses: translate-response.ts). */
 
 function messageText(message: ChatMessage, index: number): string {
   const content = message.content;
@@ -115,13 +111,7 @@ export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: Abor
     }
     const role = message.role === "assistant" ? "model" : "user";
     const thought = role === "model" && index > lastUser ? messageReasoning(message) : undefined;
-    const last = turns.at(-1);
-    if (last && last.role === role) {
-      last.text += `\n${text}`;
-      if (thought) last.thought = (last.thought ?? "") + thought;
-    } else {
-      turns.push(thought ? { role, text, thought } : { role, text });
-    }
+    appendTurn(turns, thought ? { role, text, thought } : { role, text }, "\n");
   });
   if (turns.length === 0) throw invalidArgument("messages: at least one user or assistant message is required.");
   const constraint = toConstraint(body.response_format);
@@ -162,118 +152,4 @@ export function completionToGenerateRequest(body: CompletionRequest, signal?: Ab
     candidateCount: body.n ?? undefined,
     signal,
   };
-}
-
-// MALFORMED_FUNCTION_CALL is the Gemini surface's (the OpenAI surface asks for the text instead).
-const OPENAI_FINISH: Record<FinishReason, OpenAiFinishReason> = { STOP: "stop", MAX_TOKENS: "length", SAFETY: "content_filter", MALFORMED_FUNCTION_CALL: "stop" };
-export const toFinishReason = (reason: FinishReason, called = false): OpenAiFinishReason => (called ? "tool_calls" : OPENAI_FINISH[reason]);
-
-export function toUsage(usage: TokenUsage): OpenAiUsage {
-  // OpenAI's usage requires a number: unknown prompt tokens (an upstream that reports none) are 0.
-  // OpenAI counts reasoning inside completion_tokens and says how much of it in the details.
-  const prompt = usage.promptTokens ?? 0;
-  const completion = usage.outputTokens + (usage.thoughtTokens ?? 0);
-  const openai: OpenAiUsage = {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens },
-  };
-  if (usage.thoughtTokens !== undefined) openai.completion_tokens_details = { reasoning_tokens: usage.thoughtTokens };
-  return openai;
-}
-
-export interface CompletionIdentity {
-  id: string;
-  created: number;
-  model: string;
-}
-
-const byteValues = (token: string) => [...Buffer.from(token, "utf8")];
-
-/** OpenAI's `logprobs.content` for the tokens of one delta. */
-export function toOpenAiLogprobs(logprobs: TokenLogprob[] | undefined) {
-  if (!logprobs) return null;
-  return {
-    content: logprobs.map((l) => ({
-      token: l.token,
-      logprob: l.logProbability,
-      bytes: byteValues(l.token),
-      top_logprobs: l.top.map((t) => ({ token: t.token, logprob: t.logProbability, bytes: byteValues(t.token) })),
-    })),
-    refusal: null,
-  };
-}
-
-const toToolCalls = (calls: FunctionCall[], first = 0) =>
-  calls.map((call, i) => ({ index: first + i, id: call.id, type: "function" as const, function: { name: call.name, arguments: JSON.stringify(call.args) } }));
-
-/** Chat completion chunks as OpenAI streams them, every choice interleaved: role first, deltas, finish, usage, [DONE]. */
-export async function* toChatChunks(
-  candidates: AsyncIterable<GenerationEvent>[],
-  identity: CompletionIdentity,
-  includeUsage: boolean,
-): AsyncGenerator<unknown> {
-  const chunk = (choices: unknown[], extra: object = {}) => ({ ...identity, object: "chat.completion.chunk", choices, ...extra });
-  const usages: (TokenUsage | undefined)[] = candidates.map(() => undefined);
-  const calls = candidates.map(() => 0);
-  let ended = 0;
-  for await (const [index, event] of interleave(candidates)) {
-    if (event.type === "start") {
-      yield chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
-    } else if (event.type === "thought") {
-      yield chunk([{ index, delta: { reasoning_content: event.text }, logprobs: null, finish_reason: null }]);
-    } else if (event.type === "text") {
-      yield chunk([{ index, delta: { content: event.text }, logprobs: toOpenAiLogprobs(event.logprobs), finish_reason: null }]);
-    } else if (event.type === "calls") {
-      yield chunk([{ index, delta: { tool_calls: toToolCalls(event.calls, calls[index]) }, logprobs: null, finish_reason: null }]);
-      calls[index]! += event.calls.length;
-    } else {
-      usages[index] = event.usage;
-      yield chunk([{ index, delta: {}, logprobs: toOpenAiLogprobs(event.logprobs), finish_reason: toFinishReason(event.finishReason, calls[index]! > 0) }]);
-      if (++ended < candidates.length) continue;
-      if (includeUsage) yield chunk([], { usage: toUsage(totalUsage(usages)) });
-      yield SSE_DONE;
-      return;
-    }
-  }
-}
-
-/** Legacy text completion chunks. */
-export async function* toCompletionChunks(
-  candidates: AsyncIterable<GenerationEvent>[],
-  identity: CompletionIdentity,
-  includeUsage: boolean,
-): AsyncGenerator<unknown> {
-  const chunk = (index: number, text: string, finish: OpenAiFinishReason | null) => ({
-    ...identity,
-    object: "text_completion",
-    choices: [{ index, text, logprobs: null, finish_reason: finish }],
-  });
-  const usages: (TokenUsage | undefined)[] = candidates.map(() => undefined);
-  let ended = 0;
-  for await (const [index, event] of interleave(candidates)) {
-    if (event.type === "text") yield chunk(index, event.text, null);
-    else if (event.type === "end") {
-      usages[index] = event.usage;
-      yield chunk(index, "", toFinishReason(event.finishReason));
-      if (++ended < candidates.length) continue;
-      if (includeUsage) yield { ...identity, object: "text_completion", choices: [], usage: toUsage(totalUsage(usages)) };
-      yield SSE_DONE;
-      return;
-    }
-  }
-}
-
-/** One choice of a whole chat completion. */
-export function toChatChoice(choice: CollectedCandidate, index: number) {
-  const message: Record<string, unknown> = { role: "assistant", content: choice.calls.length && !choice.text ? null : choice.text, refusal: null };
-  if (choice.thought) message.reasoning_content = choice.thought;
-  if (choice.calls.length) message.tool_calls = toToolCalls(choice.calls).map(({ index: _index, ...call }) => call);
-  return { index, message, logprobs: toOpenAiLogprobs(choice.logprobs), finish_reason: toFinishReason(choice.finishReason, choice.calls.length > 0) };
-}
-
-/** An OpenAI model object; `max_model_len` (the context, as vLLM reports it) lets a front learn it. */
-export function toOpenAiModel(info: ModelInfo, id = info.id) {
-  return { id, object: "model", created: 0, owned_by: "genai-local", max_model_len: info.inputTokenLimit };
 }

@@ -1,4 +1,4 @@
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, PrefixCache, PromptInput } from "../engines/engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, Occupancy, SavedPrefix, PromptInput } from "../engines/engine.js";
 import { ApiError } from "../base/api-error.js";
 
 export interface AdmissionLimits {
@@ -26,24 +26,24 @@ export class AdmittedEngine implements Engine {
   private running = 0;
   private readonly waiters: Waiter[] = [];
   /** Present when the inner engine can cache prefixes; evaluating one takes a stream slot. */
-  readonly createPrefixCache?: (prompt: PromptInput) => Promise<PrefixCache>;
-  readonly dropPrefixCache?: (id: string) => Promise<void>;
+  readonly savePrefix?: (prompt: PromptInput) => Promise<SavedPrefix>;
+  readonly dropSavedPrefix?: (id: string) => Promise<void>;
 
   constructor(
     private readonly inner: Engine,
     private readonly limits: AdmissionLimits,
   ) {
-    const { createPrefixCache, dropPrefixCache } = inner;
-    if (createPrefixCache && dropPrefixCache) {
-      this.createPrefixCache = async (prompt) => {
+    const { savePrefix, dropSavedPrefix } = inner;
+    if (savePrefix && dropSavedPrefix) {
+      this.savePrefix = async (prompt) => {
         await this.enter();
         try {
-          return await createPrefixCache.call(inner, prompt);
+          return await savePrefix.call(inner, prompt);
         } finally {
           this.leave();
         }
       };
-      this.dropPrefixCache = (id) => dropPrefixCache.call(inner, id);
+      this.dropSavedPrefix = (id) => dropSavedPrefix.call(inner, id);
     }
   }
 
@@ -51,8 +51,8 @@ export class AdmittedEngine implements Engine {
     return this.inner.info;
   }
 
-  load(): { active: number; queued: number } {
-    return { active: this.inner.load().active, queued: this.waiters.length };
+  occupancy(): Occupancy {
+    return { active: this.inner.occupancy().active, queued: this.waiters.length };
   }
 
   countTokens(prompt: PromptInput): Promise<number> {

@@ -1,4 +1,5 @@
 import { invalidArgument } from "../base/api-error.js";
+import type { Engine } from "../engines/engine.js";
 
 /**
  * A model's raw embedding → what both surfaces return: truncated to the requested number of
@@ -12,4 +13,13 @@ export function fitDimensions(vector: readonly number[], dimensions?: number): n
   const kept = dimensions === undefined ? [...vector] : vector.slice(0, dimensions);
   const norm = Math.hypot(...kept);
   return norm === 0 ? kept : kept.map((value) => value / norm);
+}
+
+/**
+ * The embedding flow both surfaces run, once the model is known to embed: the engine's vectors
+ * for the texts, each fitted to the dimensions asked for it, and the tokens read.
+ */
+export async function embedTexts(engine: Engine, texts: string[], dimensions: (index: number) => number | undefined): Promise<{ vectors: number[][]; tokens: number }> {
+  const { vectors, tokens } = await engine.embed(texts);
+  return { vectors: vectors.map((vector, i) => fitDimensions(vector, dimensions(i))), tokens };
 }

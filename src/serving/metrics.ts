@@ -51,7 +51,7 @@ export class ServerMetrics {
       help: "Generations currently running",
       registers,
       collect() {
-        this.set(models.loaded.reduce((sum, engine) => sum + engine.load().active, 0));
+        this.set(models.loaded.reduce((sum, engine) => sum + engine.occupancy().active, 0));
       },
     });
     new Gauge({
@@ -59,7 +59,7 @@ export class ServerMetrics {
       help: "Requests waiting for a free stream",
       registers,
       collect() {
-        this.set(models.loaded.reduce((sum, engine) => sum + engine.load().queued, 0));
+        this.set(models.loaded.reduce((sum, engine) => sum + engine.occupancy().queued, 0));
       },
     });
   }

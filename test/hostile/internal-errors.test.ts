@@ -52,7 +52,7 @@ class FaultyEngine implements Engine {
   async embed(): Promise<never> {
     throw new SyntaxError(`${SECRET}: Unexpected token < in JSON`);
   }
-  load() {
+  occupancy() {
     return { active: 0, queued: 0 };
   }
   async close(): Promise<void> {}

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import { environment } from "../../base/config.js";
 
 const run = promisify(execFile);
 
@@ -60,7 +61,7 @@ export function findLlamaServer(search: BinarySearch): FoundBinary | undefined {
     if (!isExecutable(named)) throw new Error(`${source} names ${named}, which is not an executable file.`);
     return { path: named, source };
   }
-  const found = onPath(search.pathEnv ?? process.env.PATH ?? "");
+  const found = onPath(search.pathEnv ?? environment.searchPath());
   if (found) return { path: found, source: "PATH" };
   const installed = search.dataDir ? installedBinaryPath(search.dataDir) : undefined;
   if (installed && isExecutable(installed)) return { path: installed, source: "engine build" };

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ApiError } from "../../base/api-error.js";
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, SavedPrefix, PromptInput, Occupancy } from "../engine.js";
 import { EngineError } from "../engine.js";
 import { OpenAiUpstreamEngine } from "../upstream/openai-upstream.js";
 import { plainPrompt } from "../upstream/openai-messages.js";
@@ -222,7 +222,7 @@ export class LlamaServerEngine implements Engine {
    * the prompts that name it still carry the whole prefix, so an evicted cache costs time, never
    * correctness.
    */
-  async createPrefixCache(prompt: PromptInput): Promise<PrefixCache> {
+  async savePrefix(prompt: PromptInput): Promise<SavedPrefix> {
     const running = await this.generationServer();
     return this.guarded(running, async () => {
       const text = await this.promptText(running, wellFormedPrompt(prompt), false);
@@ -235,11 +235,11 @@ export class LlamaServerEngine implements Engine {
     });
   }
 
-  async dropPrefixCache(): Promise<void> {
+  async dropSavedPrefix(): Promise<void> {
     // Nothing is held for it: llama-server's prompt cache evicts on its own.
   }
 
-  load(): { active: number; queued: number } {
+  occupancy(): Occupancy {
     return { active: this.active, queued: 0 };
   }
 

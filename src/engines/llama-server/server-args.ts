@@ -1,3 +1,4 @@
+import { environment } from "../../base/config.js";
 import type { ModelFacts } from "./model-facts.js";
 
 export type FlashAttention = "auto" | "on" | "off";
@@ -25,7 +26,7 @@ export function slotContext(model: LlamaServerModel, facts: ModelFacts): number 
  */
 function flashAttention(mode: FlashAttention | undefined): string {
   if (mode === "on" || mode === "off") return mode;
-  const gpu = process.env.GENAI_LOCAL_GPU;
+  const gpu = environment.gpu();
   return gpu && gpu !== "false" ? "auto" : "off";
 }
 

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
+import { environment } from "../../base/config.js";
 
 /**
  * Pinning a one-thread runner to one CPU. node-llama-cpp hands each token between a worker thread
@@ -33,7 +34,7 @@ export function allowedCpus(): number[] | undefined {
 }
 
 /** The `taskset` program on PATH (util-linux), or undefined. */
-export function findTaskset(searchPath = process.env.PATH ?? ""): string | undefined {
+export function findTaskset(searchPath = environment.searchPath()): string | undefined {
   for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
     const candidate = path.join(dir, "taskset");
     try {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { statSync } from "node:fs";
 import type { LlamaContext, LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, Occupancy, SavedPrefix, PromptInput } from "../engine.js";
 import { RequestRejectedError } from "../engine.js";
 import { defaultThreads, flashAttentionFor, getRuntime, type FlashAttentionMode } from "./llama-runtime.js";
 import { PromptFormatter, type FormattedPrompt } from "./prompt-format.js";
@@ -9,8 +9,9 @@ import { SequencePool } from "./sequence-pool.js";
 import { generateOnSequence } from "./token-generation.js";
 import { needsSpecialTokens } from "./incremental-detokenizer.js";
 import { GrammarCache } from "./grammar-cache.js";
-import { PrefixStates } from "./prefix-states.js";
+import { SavedPrefixes } from "./saved-prefixes.js";
 import { emptyThought, promptOpensThought, splitThoughtEvents, ThoughtSplitter, thoughtFormatOf, type ThoughtSegmentFormat } from "./thought-segments.js";
+import { DEFAULTS } from "../../base/config.js";
 
 export interface LlamaEngineOptions {
   id: string;
@@ -21,7 +22,7 @@ export interface LlamaEngineOptions {
   parallel?: number;
   /** Context tokens per stream; defaults to the model's trained context. */
   contextSize?: number;
-  /** Where saved prefix states (context caching) are written; a temp dir of its own when absent. */
+  /** Where saved prefixes (context caching) are written; a temp dir of its own when absent. */
   stateDir?: string;
   /** Flash attention (see flashAttentionFor): off on the CPU alone, llama.cpp's choice on a GPU, unless on or off is asked for. */
   flashAttention?: FlashAttentionMode;
@@ -29,7 +30,7 @@ export interface LlamaEngineOptions {
   chatWrapper?: string;
 }
 
-export const DEFAULT_PARALLEL = 4;
+export const DEFAULT_PARALLEL = DEFAULTS.parallel;
 
 /** A GGUF model run in this process by llama.cpp (node-llama-cpp), several streams batched. */
 export class LlamaEngine implements Engine {
@@ -40,7 +41,7 @@ export class LlamaEngine implements Engine {
     private readonly formatter: PromptFormatter,
     private readonly pool: SequencePool,
     private readonly grammars: GrammarCache,
-    private readonly prefixes: PrefixStates,
+    private readonly prefixes: SavedPrefixes,
     /** The model's thought segment, for a reasoning model (see thought-segments.ts). */
     private readonly thoughts?: ThoughtSegmentFormat,
     /** The thought markers are special tokens (gpt-oss's): the output is detokenized with them, for the splitter. */
@@ -75,10 +76,10 @@ export class LlamaEngine implements Engine {
     const thoughts = formatter.chatWrapper ? thoughtFormatOf(formatter.chatWrapper) : undefined;
     const specialMarkers = thoughts !== undefined && needsSpecialTokens(model, [thoughts.prefix, thoughts.suffix, ...thoughts.answerHeaders]);
     const grammars = new GrammarCache(llama, model, formatter.toolCallFormat);
-    return new LlamaEngine(info, model, context, formatter, pool, grammars, new PrefixStates(pool, options.stateDir), thoughts, specialMarkers);
+    return new LlamaEngine(info, model, context, formatter, pool, grammars, new SavedPrefixes(pool, options.stateDir), thoughts, specialMarkers);
   }
 
-  load(): { active: number; queued: number } {
+  occupancy(): Occupancy {
     return { active: this.pool.busy, queued: this.pool.queued };
   }
 
@@ -119,7 +120,7 @@ export class LlamaEngine implements Engine {
     const grammar = request.sampling.constraint ? await this.grammars.stateFor(request.sampling.constraint) : undefined;
     const sequence = await this.pool.acquire(prompt.tokens, request.signal);
     try {
-      if (request.prompt.prefixCache) await this.prefixes.restore(sequence, request.prompt.prefixCache, prompt.tokens);
+      if (request.prompt.savedPrefix) await this.prefixes.restore(sequence, request.prompt.savedPrefix, prompt.tokens);
       // A spent thought budget: the thought's closing text, evaluated after the last generated token.
       let close: Token[] | undefined;
       const events = generateOnSequence({
@@ -165,7 +166,7 @@ export class LlamaEngine implements Engine {
   }
 
   /** Evaluates a prompt prefix on a free sequence and saves its state (context caching). */
-  async createPrefixCache(prompt: PromptInput): Promise<PrefixCache> {
+  async savePrefix(prompt: PromptInput): Promise<SavedPrefix> {
     const tokens = this.formatter.formatPrefix(prompt);
     if (tokens.length >= this.info.inputTokenLimit) {
       throw new RequestRejectedError(
@@ -183,7 +184,7 @@ export class LlamaEngine implements Engine {
     }
   }
 
-  dropPrefixCache(id: string): Promise<void> {
+  dropSavedPrefix(id: string): Promise<void> {
     return this.prefixes.drop(id);
   }
 

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import { environment } from "../../base/config.js";
 
 let runtime: Promise<Llama> | undefined;
 
@@ -50,7 +51,7 @@ export function flashAttentionFor(mode: FlashAttentionMode, onGpu: boolean): boo
  */
 export function getRuntime(maxThreads: number): Promise<Llama> {
   if (runtime) return runtime;
-  const gpu = process.env.GENAI_LOCAL_GPU;
+  const gpu = environment.gpu();
   runtime = getLlama({
     gpu: gpu === undefined || gpu === "" || gpu === "false" ? false : gpu === "auto" ? "auto" : (gpu as "cuda" | "vulkan" | "metal"),
     build: "never",

@@ -1,7 +1,7 @@
 import { fork, spawn, type ChildProcess, type ForkOptions } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, PrefixCache, PromptInput } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, Occupancy, SavedPrefix, PromptInput } from "../engine.js";
 import { EngineError, RequestRejectedError } from "../engine.js";
 import { EventChannel } from "../event-channel.js";
 import type { LlamaEngineOptions } from "./llama-engine.js";
@@ -124,7 +124,7 @@ export class RunnerEngine implements Engine {
       this.settle(message.id, (call) => call.resolve(message.tokens));
     } else if (message.type === "embedded") {
       this.settle(message.id, (call) => call.resolve(message.embeddings));
-    } else if (message.type === "prefix-cached") {
+    } else if (message.type === "prefix-saved") {
       this.settle(message.id, (call) => call.resolve(message.prefix));
     } else if (message.type === "prefix-dropped") {
       this.settle(message.id, (call) => call.resolve(undefined));
@@ -151,7 +151,7 @@ export class RunnerEngine implements Engine {
     this.spawn();
   }
 
-  load(): { active: number; queued: number } {
+  occupancy(): Occupancy {
     let active = 0;
     for (const stream of this.streams.values()) if (stream.started) active++;
     return { active, queued: this.streams.size - active };
@@ -175,11 +175,11 @@ export class RunnerEngine implements Engine {
   }
 
   /** The state files live in `options.stateDir`, so a restarted runner still finds them. */
-  createPrefixCache(prompt: PromptInput): Promise<PrefixCache> {
-    return this.call((id) => ({ type: "cache-prefix", id, prompt }));
+  savePrefix(prompt: PromptInput): Promise<SavedPrefix> {
+    return this.call((id) => ({ type: "save-prefix", id, prompt }));
   }
 
-  dropPrefixCache(prefix: string): Promise<void> {
+  dropSavedPrefix(prefix: string): Promise<void> {
     return this.call((id) => ({ type: "drop-prefix", id, prefix }));
   }
 

@@ -122,11 +122,11 @@ process.on("message", (message: ToRunner) => {
     case "embed":
       if (engine) answer(message.id, engine.embed(message.texts), (embeddings) => ({ type: "embedded", id: message.id, embeddings }));
       break;
-    case "cache-prefix":
-      if (engine) answer(message.id, engine.createPrefixCache(message.prompt), (prefix) => ({ type: "prefix-cached", id: message.id, prefix }));
+    case "save-prefix":
+      if (engine) answer(message.id, engine.savePrefix(message.prompt), (prefix) => ({ type: "prefix-saved", id: message.id, prefix }));
       break;
     case "drop-prefix":
-      if (engine) answer(message.id, engine.dropPrefixCache(message.prefix), () => ({ type: "prefix-dropped", id: message.id }));
+      if (engine) answer(message.id, engine.dropSavedPrefix(message.prefix), () => ({ type: "prefix-dropped", id: message.id }));
       break;
   }
 });

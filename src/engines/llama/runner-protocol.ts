@@ -1,4 +1,4 @@
-import type { Embeddings, GenerationEvent, ModelInfo, PrefixCache, PromptInput, SamplingOptions, ThinkingOptions } from "../engine.js";
+import type { Embeddings, GenerationEvent, ModelInfo, SavedPrefix, PromptInput, SamplingOptions, ThinkingOptions } from "../engine.js";
 import type { LlamaEngineOptions } from "./llama-engine.js";
 
 /** Messages between the API server and a model's runner process (structured-clone IPC). */
@@ -9,7 +9,7 @@ export type ToRunner =
   | { type: "abort"; id: number }
   | { type: "count"; id: number; prompt: PromptInput }
   | { type: "embed"; id: number; texts: string[] }
-  | { type: "cache-prefix"; id: number; prompt: PromptInput }
+  | { type: "save-prefix"; id: number; prompt: PromptInput }
   | { type: "drop-prefix"; id: number; prefix: string };
 
 export type FromRunner =
@@ -20,5 +20,5 @@ export type FromRunner =
   | { type: "failed"; id: number; message: string; rejected: boolean }
   | { type: "counted"; id: number; tokens: number }
   | { type: "embedded"; id: number; embeddings: Embeddings }
-  | { type: "prefix-cached"; id: number; prefix: PrefixCache }
+  | { type: "prefix-saved"; id: number; prefix: SavedPrefix }
   | { type: "prefix-dropped"; id: number };

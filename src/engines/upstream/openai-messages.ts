@@ -1,14 +1,7 @@
 import type { PromptInput, TurnPart } from "../engine.js";
+import type { OpenAiContentPart, OpenAiMessage } from "./openai-wire.js";
 
 /** An engine prompt as OpenAI chat messages, for the upstream's /chat/completions. */
-
-export type ContentPart =
-  | { type: "text"; text: string }
-  | { type: "image_url"; image_url: { url: string } }
-  | { type: "input_audio"; input_audio: { data: string; format: string } }
-  | { type: "file"; file: { file_data: string; filename: string } };
-
-export type ChatMessage = { role: "system" | "user" | "assistant"; content: string | ContentPart[]; reasoning_content?: string };
 
 /** OpenAI's input_audio `format` for an audio MIME type (audio/mpeg → mp3, audio/x-wav → wav). */
 export function audioFormat(mimeType: string): string {
@@ -19,7 +12,7 @@ export function audioFormat(mimeType: string): string {
 }
 
 /** Media as OpenAI content parts: images as data: URLs, audio as input_audio, PDFs as OpenAI's file part. */
-function toContentPart(part: TurnPart, index: number): ContentPart {
+function toContentPart(part: TurnPart, index: number): OpenAiContentPart {
   if (part.type === "text") return { type: "text", text: part.text };
   if (part.kind === "image") return { type: "image_url", image_url: { url: `data:${part.mimeType};base64,${part.data}` } };
   if (part.kind === "audio") return { type: "input_audio", input_audio: { data: part.data, format: audioFormat(part.mimeType) } };
@@ -27,13 +20,13 @@ function toContentPart(part: TurnPart, index: number): ContentPart {
 }
 
 /** A model turn's thoughts go back as `reasoning_content`, which the Qwen3 and DeepSeek templates in vLLM and llama-server read. */
-export function toChatMessages(prompt: PromptInput): ChatMessage[] {
-  const messages: ChatMessage[] = [];
+export function toChatMessages(prompt: PromptInput): OpenAiMessage[] {
+  const messages: OpenAiMessage[] = [];
   if (prompt.systemInstruction) messages.push({ role: "system", content: prompt.systemInstruction });
   for (const turn of prompt.turns) {
     const role = turn.role === "model" ? "assistant" : "user";
     // Assistant messages carry text only in OpenAI's API; a model turn's media is not replayed.
-    const message: ChatMessage = { role, content: turn.parts && role === "user" ? turn.parts.map(toContentPart) : turn.text };
+    const message: OpenAiMessage = { role, content: turn.parts && role === "user" ? turn.parts.map(toContentPart) : turn.text };
     if (turn.role === "model" && turn.thought) message.reasoning_content = turn.thought;
     messages.push(message);
   }

@@ -2,6 +2,7 @@ import { ApiError } from "../../base/api-error.js";
 import type { FinishReason, GenerationEvent, TokenUsage } from "../engine.js";
 import { fromOpenAiLogprobs, ToolCallAssembler } from "./openai-tools.js";
 import { deltaReasoning } from "./reasoning-fields.js";
+import type { UpstreamChunk } from "./openai-wire.js";
 import { transportError, upstreamError, upstreamErrorStatus } from "./upstream-errors.js";
 
 /** An upstream's finish_reason in Google's terms (tool_calls and function_call end with STOP there). */
@@ -16,7 +17,7 @@ export function upstreamFinishReason(reason: string): FinishReason {
  * share is its `completion_tokens_details.reasoning_tokens` where it says (OpenAI, OpenRouter),
  * else the reasoning deltas counted (vLLM and llama-server send about one token per delta).
  */
-function readUsage(reported: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number }; completion_tokens_details?: { reasoning_tokens?: number } }, usage: TokenUsage): void {
+function readUsage(reported: NonNullable<UpstreamChunk["usage"]>, usage: TokenUsage): void {
   usage.promptTokens = reported.prompt_tokens ?? usage.promptTokens;
   usage.cachedPromptTokens = reported.prompt_tokens_details?.cached_tokens ?? 0;
   const reasoning = reported.completion_tokens_details?.reasoning_tokens;
@@ -55,7 +56,7 @@ export async function* upstreamEvents(body: AsyncIterable<Buffer>, id: string, s
         if (!line.startsWith("data:")) continue;
         const data = line.slice(5).trim();
         if (data === "[DONE]") continue;
-        const chunk = JSON.parse(data);
+        const chunk = JSON.parse(data) as UpstreamChunk;
         if (chunk.error) throw upstreamError(upstreamErrorStatus(chunk.error), chunk.error.message ?? data, id);
         const choice = chunk.choices?.[0];
         if (choice?.finish_reason) finishReason = upstreamFinishReason(choice.finish_reason);
@@ -70,7 +71,7 @@ export async function* upstreamEvents(body: AsyncIterable<Buffer>, id: string, s
         if (chunk.usage) readUsage(chunk.usage, usage);
         if (thought) yield { type: "thought", text: thought, usage: { ...usage } };
         if (hasText) {
-          const logprobs = fromOpenAiLogprobs(choice.logprobs);
+          const logprobs = fromOpenAiLogprobs(choice?.logprobs);
           yield logprobs ? { type: "text", text, usage: { ...usage }, logprobs } : { type: "text", text, usage: { ...usage } };
         }
       }

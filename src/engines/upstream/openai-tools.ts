@@ -1,6 +1,7 @@
 import { ApiError } from "../../base/api-error.js";
 import type { FunctionCall, TokenLogprob, ToolUse } from "../engine.js";
 import { callableFunctions, newCallId } from "../tool-use.js";
+import type { OpenAiLogprobs, OpenAiToolCallDelta, OpenAiToolChoice, OpenAiToolDeclaration } from "./openai-wire.js";
 
 /**
  * Function calling and logprobs as OpenAI-compatible engines (vLLM, SGLang, llama-server)
@@ -8,18 +9,12 @@ import { callableFunctions, newCallId } from "../tool-use.js";
  * `delta.tool_calls` pieces come back assembled into whole calls.
  */
 
-export function toolFields(tools: ToolUse | undefined): { tools?: object[]; tool_choice?: unknown } {
+export function toolFields(tools: ToolUse | undefined): { tools?: OpenAiToolDeclaration[]; tool_choice?: OpenAiToolChoice } {
   if (!tools || tools.mode === "NONE") return {};
   const functions = callableFunctions(tools);
-  const declared = functions.map((f) => ({ type: "function", function: { name: f.name, description: f.description, parameters: f.parameters } }));
+  const declared = functions.map((f): OpenAiToolDeclaration => ({ type: "function", function: { name: f.name, description: f.description, parameters: f.parameters } }));
   if (tools.mode === "AUTO") return { tools: declared, tool_choice: "auto" };
   return { tools: declared, tool_choice: functions.length === 1 ? { type: "function", function: { name: functions[0]!.name } } : "required" };
-}
-
-interface CallPiece {
-  index?: number;
-  id?: string;
-  function?: { name?: string; arguments?: string };
 }
 
 /** Collects streamed tool-call pieces by index: the first names the call, the rest append to its arguments. */
@@ -30,7 +25,7 @@ export class ToolCallAssembler {
     return this.calls.size;
   }
 
-  add(pieces: CallPiece[] | undefined): void {
+  add(pieces: OpenAiToolCallDelta[] | undefined): void {
     for (const piece of pieces ?? []) {
       const index = piece.index ?? this.calls.size;
       const call = this.calls.get(index) ?? { id: "", name: "", args: "" };
@@ -54,14 +49,8 @@ export class ToolCallAssembler {
   }
 }
 
-interface OpenAiTokenLogprob {
-  token: string;
-  logprob: number;
-  top_logprobs?: { token: string; logprob: number }[];
-}
-
 /** OpenAI's `logprobs.content` → ours; OpenAI-compatible engines do not send token ids. */
-export function fromOpenAiLogprobs(logprobs: { content?: OpenAiTokenLogprob[] | null } | null | undefined): TokenLogprob[] | undefined {
+export function fromOpenAiLogprobs(logprobs: OpenAiLogprobs | null | undefined): TokenLogprob[] | undefined {
   const content = logprobs?.content;
   if (!content?.length) return undefined;
   return content.map((l) => ({

@@ -1,12 +1,14 @@
 import { Agent, request as undiciRequest } from "undici";
 import { ApiError } from "../../base/api-error.js";
-import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, OutputConstraint } from "../engine.js";
+import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, Occupancy, OutputConstraint } from "../engine.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
 import { toolFields } from "./openai-tools.js";
 import { reasoningFields } from "./reasoning-fields.js";
 import { plainPrompt, toChatMessages } from "./openai-messages.js";
 import { upstreamEvents } from "./openai-stream.js";
 import { transportError, upstreamError } from "./upstream-errors.js";
+import type { ChatCompletionRequestBody, CompletionRequestBody, EmbeddingList, OpenAiResponseFormat, UpstreamModelList } from "./openai-wire.js";
+import { environment } from "../../base/config.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -75,7 +77,7 @@ export class OpenAiUpstreamEngine implements Engine {
         await response.body.dump();
         return;
       }
-      const body = (await response.body.json()) as { data?: { id?: unknown; max_model_len?: unknown; context_length?: unknown }[] };
+      const body = (await response.body.json()) as UpstreamModelList;
       const entry = Array.isArray(body.data) ? body.data.find((model) => model.id === this.spec.model) : undefined;
       const limit = Number(entry?.max_model_len ?? entry?.context_length);
       if (!Number.isSafeInteger(limit) || limit <= 0) return;
@@ -86,19 +88,19 @@ export class OpenAiUpstreamEngine implements Engine {
     }
   }
 
-  load(): { active: number; queued: number } {
+  occupancy(): Occupancy {
     return { active: this.inFlight, queued: 0 };
   }
 
   private headers(): Record<string, string> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
-    const key = this.spec.keyEnv ? process.env[this.spec.keyEnv] : undefined;
+    const key = this.spec.keyEnv ? environment.named(this.spec.keyEnv) : undefined;
     if (key) headers.authorization = `Bearer ${key}`;
     return headers;
   }
 
   /** Structured output travels as OpenAI's response_format, which vLLM, SGLang and llama-server enforce. */
-  private responseFormat(constraint: OutputConstraint | undefined): object | undefined {
+  private responseFormat(constraint: OutputConstraint | undefined): OpenAiResponseFormat | undefined {
     if (!constraint) return undefined;
     if (constraint.kind === "json") return { type: "json_object" };
     if (constraint.kind === "json-schema") return { type: "json_schema", json_schema: { name: "response", schema: constraint.schema, strict: true } };
@@ -124,7 +126,7 @@ export class OpenAiUpstreamEngine implements Engine {
     }
     const text = await response.body.text();
     if (response.statusCode !== 200) throw upstreamError(response.statusCode, text, this.spec.id);
-    const body = JSON.parse(text) as { data: { index: number; embedding: number[] }[]; usage?: { prompt_tokens?: number } };
+    const body = JSON.parse(text) as Pick<EmbeddingList, "data"> & { usage?: Partial<EmbeddingList["usage"]> };
     const vectors = [...body.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
     return { vectors, tokens: body.usage?.prompt_tokens ?? 0 };
   }
@@ -134,10 +136,9 @@ export class OpenAiUpstreamEngine implements Engine {
     const { sampling } = request;
     // A raw prompt is continued as plain text through /completions where the upstream is known to serve it.
     const plain = request.prompt.raw === true && this.spec.completions === true;
-    const body = {
+    const shared = {
       model: this.spec.model,
-      ...(plain ? { prompt: plainPrompt(request.prompt) } : { messages: toChatMessages(request.prompt) }),
-      stream: true,
+      stream: true as const,
       // vLLM (and SGLang) can put usage on every chunk: the prompt's count is then known from the first.
       stream_options: { include_usage: true, ...(this.spec.reasoning === "vllm" ? { continuous_usage_stats: true } : {}) },
       temperature: sampling.temperature,
@@ -150,10 +151,12 @@ export class OpenAiUpstreamEngine implements Engine {
       frequency_penalty: sampling.frequencyPenalty,
       response_format: this.responseFormat(sampling.constraint),
       ...(sampling.logprobs === undefined ? {} : { logprobs: true, top_logprobs: sampling.logprobs }),
-      ...(plain ? {} : toolFields(request.tools)),
       ...reasoningFields(this.spec.reasoning ?? "openai", request.thinking),
-      ...extraFields,
     };
+    const wire: ChatCompletionRequestBody | CompletionRequestBody = plain
+      ? { ...shared, prompt: plainPrompt(request.prompt) }
+      : { ...shared, messages: toChatMessages(request.prompt), ...toolFields(request.tools) };
+    const body = { ...wire, ...extraFields };
     this.inFlight++;
     try {
       let response: Awaited<ReturnType<typeof undiciRequest>>;

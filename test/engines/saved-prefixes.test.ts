@@ -19,7 +19,7 @@ describe("an engine given no state directory", () => {
     const before = await ownStateFiles();
     const engine = await LlamaEngine.load({ id: "m", modelPath: path.join(modelsDir(), "stories260K.gguf"), threads: 1, parallel: 1 });
     try {
-      const saved = await engine.createPrefixCache({ turns: [{ role: "user", text: "Once upon a time there was a bird." }] });
+      const saved = await engine.savePrefix({ turns: [{ role: "user", text: "Once upon a time there was a bird." }] });
       expect(saved.tokens).toBeGreaterThan(5);
       const added = (await ownStateFiles()).filter((file) => !before.includes(file));
       expect(added).toEqual([expect.stringMatching(new RegExp(`/${saved.id}\\.kv$`))]);

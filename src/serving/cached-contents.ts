@@ -1,10 +1,11 @@
 import { randomId } from "../base/random-id.js";
 import { ApiError, invalidArgument, unavailable } from "../base/api-error.js";
+import { DEFAULTS } from "../base/config.js";
 
 /** Google's default when a create names neither `ttl` nor `expireTime`. */
-export const DEFAULT_TTL_MS = 3_600_000;
+export const DEFAULT_TTL_MS = DEFAULTS.cachedContentTtlMs;
 /** Cached tokens over all caches, unless `--cache-max-tokens` says otherwise. */
-export const DEFAULT_CACHE_MAX_TOKENS = 65_536;
+export const DEFAULT_CACHE_MAX_TOKENS = DEFAULTS.cacheMaxTokens;
 const MAX_PAGE_SIZE = 1000;
 const DEFAULT_PAGE_SIZE = 100;
 /** setTimeout's longest delay; longer expiries re-arm. */
@@ -25,7 +26,7 @@ export interface CacheEntry<T> {
   readonly value: T;
 }
 
-export interface ContentCacheOptions<T> {
+export interface CachedContentsOptions<T> {
   /** Tokens all entries may hold together. */
   maxTokens: number;
   /** Frees what an entry holds once it expires, is deleted, or the cache closes. */
@@ -41,7 +42,7 @@ const newId = (): string => randomId(10, "hex");
  * never returns an expired one), and the limit on cached tokens, reserved before the engine
  * spends time evaluating a prefix so that concurrent creates cannot overshoot it.
  */
-export class ContentCache<T> {
+export class CachedContents<T> {
   private readonly entries = new Map<string, CacheEntry<T>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Tokens held by entries and by creates in progress. */
@@ -49,7 +50,7 @@ export class ContentCache<T> {
   private closed = false;
   private readonly now: () => number;
 
-  constructor(private readonly options: ContentCacheOptions<T>) {
+  constructor(private readonly options: CachedContentsOptions<T>) {
     this.now = options.now ?? Date.now;
   }
 

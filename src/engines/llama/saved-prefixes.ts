@@ -22,7 +22,7 @@ function sharedLength(a: readonly Token[], b: readonly Token[]): number {
  * holding the prefix gets the state loaded instead of recomputed. A state file is only ever
  * loaded into the model that wrote it (each runner has its own ids and files).
  */
-export class PrefixStates {
+export class SavedPrefixes {
   /** Each saved prefix's tokens; after a runner restart they are learnt again from the files. */
   private readonly known = new Map<string, readonly Token[]>();
   /** Where the files go: the server's state dir, or one of this engine's own (removed on close). */

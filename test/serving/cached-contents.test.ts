@@ -1,17 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../../src/route-kit/errors.js";
-import { ContentCache } from "../../src/serving/content-cache.js";
+import { CachedContents } from "../../src/serving/cached-contents.js";
 import { toExpiration, toUpdatedExpiration } from "../../src/gemini/cached-contents-translate.js";
 
-describe("ContentCache", () => {
+describe("CachedContents", () => {
   let released: string[];
-  let cache: ContentCache<string>;
+  let cache: CachedContents<string>;
   const make = (value: string, tokens: number) => async () => ({ value, tokens });
 
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_000_000 });
     released = [];
-    cache = new ContentCache<string>({ maxTokens: 100, release: (value) => void released.push(value) });
+    cache = new CachedContents<string>({ maxTokens: 100, release: (value) => void released.push(value) });
   });
   afterEach(() => vi.useRealTimers());
 
