@@ -127,7 +127,9 @@ program
   .addOption(new Option("--api-key <key>", "API key for --url").env("GENAI_LOCAL_API_KEY"))
   .addOption(modelsDirOption())
   .addOption(threadsOption())
-  .action(async (prompt: string, opts) => {
+  .addOption(engineOption())
+  .addOption(llamaServerOption())
+  .action(async (prompt: string, opts, command: Command) => {
     const isSource = /[=/\\]|\.gguf$|^hf:/i.test(opts.model) && !opts.url;
     const models = registryFrom(isSource ? [opts.model] : [], []);
     await runStream({
@@ -140,6 +142,10 @@ program
       threads: opts.threads,
       parallel: 1,
       progress: true,
+      engine: opts.engine,
+      llamaServer: opts.llamaServer,
+      llamaServerFromEnv: command.getOptionValueSource("llamaServer") === "env",
+      dataDir: defaultDataDir(),
     });
   });
 

@@ -5,6 +5,8 @@ import { DEFAULT_CHUNK_WINDOW_MS } from "../base/chunk-timing.js";
 import { generationStreams } from "../serving/generation.js";
 import { ServerMetrics } from "../serving/metrics.js";
 import type { ModelRegistry } from "../models/registry.js";
+import { isUpstreamSource } from "../engines/upstream/upstream-spec.js";
+import { chooseLocalEngine, engineForModel, type EngineChoiceSettings } from "./engine-choice.js";
 
 const SEPARATOR = "_".repeat(80);
 
@@ -13,7 +15,7 @@ function printChunk(text: string | undefined): void {
   process.stdout.write(`${text ?? ""}\n${SEPARATOR}\n`);
 }
 
-export interface StreamOptions extends EngineSettings {
+export interface StreamOptions extends EngineSettings, EngineChoiceSettings {
   prompt: string;
   model: string;
   models: ModelRegistry;
@@ -34,7 +36,9 @@ async function streamInProcess(options: StreamOptions): Promise<void> {
   const id = options.models.resolveId(options.model);
   const spec = options.models.specs.find((s) => s.id === id);
   if (!spec) throw new Error(`Unknown model "${options.model}". Known: ${options.models.specs.map((s) => s.id).join(", ")}.`);
-  const engine = await createEngine(spec, { ...options, isolate: false });
+  // The same choice as serve's: llama-server when a binary is found (a child for this one reply).
+  const localEngine = isUpstreamSource(spec.source) ? undefined : engineForModel(spec, await chooseLocalEngine(options), options.engine);
+  const engine = await createEngine(spec, { ...options, isolate: false, localEngine });
   try {
     const request = toGenerateRequest({ contents: [{ role: "user", parts: [{ text: options.prompt }] }] });
     const identity = { modelVersion: engine.info.id, responseId: newResponseId() };

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -51,6 +51,19 @@ describe("choosing the engine", () => {
     expect(children).toHaveLength(1);
     server.child.kill("SIGKILL");
     await waitFor(async () => !isRunning(children[0]!), 10_000);
+  });
+
+  it.skipIf(!llamaServerBinary)("stream without --url runs its one reply on llama-server too, and leaves no child", async () => {
+    // A wrapper that notes each start and runs the real binary, so the test sees llama-server was used.
+    const calls = path.join(empty, "calls");
+    const wrapper = path.join(empty, "llama-server");
+    await writeFile(wrapper, `#!/bin/sh\necho "$@" >> ${calls}\nexec ${llamaServerBinary} "$@"\n`, { mode: 0o755 });
+    const run = await runToEnd(process.execPath, ["dist/cli/main.js", "stream", "Say hi.", "--model", "smol=SmolLM2-135M-Instruct.Q4_1.gguf"], { env: { ...env, GENAI_LOCAL_LLAMA_SERVER: wrapper } });
+    expect(run.code).toBe(0);
+    expect(await readFile(calls, "utf8")).toContain("--alias smol");
+    expect(run.stdout).toContain("_".repeat(80));
+    expect(run.stdout.replaceAll("_".repeat(80), "").trim().length).toBeGreaterThan(0);
+    expect(execFileSync("ps", ["-eo", "args="]).toString()).not.toContain("--alias smol ");
   });
 });
 
