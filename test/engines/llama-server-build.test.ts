@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findLlamaServer, installedBinaryPath } from "../../src/engines/llama-server/binary.js";
 import { installBinary, ninjaProgress, sourceBundlePath } from "../../src/engines/llama-server/source-build.js";
 import { embeddingArgs, generationArgs } from "../../src/engines/llama-server/server-args.js";
+import { nativeFields, wellFormedText } from "../../src/engines/llama-server/native-fields.js";
 import { chooseLocalEngine, engineForModel } from "../../src/cli/engine-choice.js";
 
 // `genai-local engine build` without the 20-minute compile: its parts on their own (the real build
@@ -85,5 +86,28 @@ describe("llama-server's arguments", () => {
   it("embeds a whole text in one batch, at the last token when the model has no pooling, unnormalised", () => {
     expect(embeddingArgs(model, facts).join(" ")).toBe("-m /m.gguf --alias m --embeddings --pooling last --embd-normalize -1 --cache-ram 0 -np 1 -c 2048 -b 2048 -ub 2048 -t 2 -fa off --no-webui");
     expect(embeddingArgs(model, { ...facts, hasPooling: true })).not.toContain("--pooling");
+  });
+});
+
+describe("llama-server's own request fields", () => {
+  const request = (sampling: object) => ({ prompt: { turns: [{ role: "user" as const, text: "hi" }] }, sampling });
+
+  it("samples as the node-llama-cpp engine does unless told: temperature 1, top-p 0.95, top-k 64, repeat penalty 1.1 over 64", () => {
+    const { request: sent, fields } = nativeFields(request({}), false);
+    expect(sent.sampling).toMatchObject({ temperature: 1, topP: 0.95, topK: 64 });
+    expect(fields).toEqual({ timings_per_token: true, repeat_penalty: 1.1, repeat_last_n: 64 });
+    expect(nativeFields(request({ temperature: 0, presencePenalty: 0.5 }), false)).toMatchObject({ request: { sampling: { temperature: 0 } }, fields: { repeat_penalty: 1, repeat_last_n: -1 } });
+  });
+
+  it("says an enum as a grammar, and a plain continuation's schema and logprobs in its own fields", () => {
+    expect(nativeFields(request({ constraint: { kind: "enum", values: ['a "b"', "c"] } }), false).fields.grammar).toBe('root ::= "a \\"b\\"" | "c"');
+    const plain = nativeFields(request({ constraint: { kind: "json-schema", schema: { type: "object" } }, logprobs: 0 }), true);
+    expect(plain.fields).toMatchObject({ json_schema: { type: "object" }, n_probs: 1 });
+    expect(plain.request.sampling.constraint).toBeUndefined();
+    expect(plain.request.sampling.logprobs).toBeUndefined();
+  });
+
+  it("replaces lone surrogates, keeps pairs", () => {
+    expect(wellFormedText("a\ud800b\udc00c\ud83d\ude00")).toBe("a\ufffdb\ufffdc\ud83d\ude00");
   });
 });

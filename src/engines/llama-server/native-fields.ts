@@ -37,8 +37,9 @@ export function wellFormed(request: GenerateRequest): GenerateRequest {
 export function nativeFields(request: GenerateRequest, plain: boolean): { request: GenerateRequest; fields: Record<string, unknown> } {
   const { constraint, logprobs } = request.sampling;
   // The prompt's count on every chunk (usage comes only with the last), as Gemini's stream carries it.
-  const fields: Record<string, unknown> = { timings_per_token: true };
-  const sampling = { ...request.sampling };
+  const fields: Record<string, unknown> = { timings_per_token: true, ...repeatPenalty(request) };
+  // The node-llama-cpp engine's defaults (engines/llama/token-generation.ts), so both engines sample alike.
+  const sampling = { ...request.sampling, temperature: request.sampling.temperature ?? 1, topP: request.sampling.topP ?? 0.95, topK: request.sampling.topK ?? 64 };
   if (constraint?.kind === "enum") {
     // JSON's string escapes are GBNF's.
     fields.grammar = `root ::= ${constraint.values.map((value) => JSON.stringify(value)).join(" | ")}`;
@@ -56,6 +57,17 @@ export function nativeFields(request: GenerateRequest, plain: boolean): { reques
     delete sampling.logprobs;
   }
   return { request: { ...request, sampling }, fields };
+}
+
+/**
+ * Ollama's repeat penalty (1.1 over the last 64 tokens), as the node-llama-cpp engine applies it,
+ * unless the request sets penalties of its own: small models loop without it. min_p 0.05 is
+ * llama-server's default already.
+ */
+function repeatPenalty(request: GenerateRequest): Record<string, unknown> {
+  const own = Boolean(request.sampling.presencePenalty || request.sampling.frequencyPenalty);
+  // A request's own penalties count every generated token (OpenAI's and Gemini's meaning): -1 is the whole context.
+  return own ? { repeat_penalty: 1, repeat_last_n: -1 } : { repeat_penalty: 1.1, repeat_last_n: 64 };
 }
 
 /** Alternatives beyond the `top` asked for (n_probs is at least 1) are dropped. */
