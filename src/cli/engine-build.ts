@@ -15,7 +15,7 @@ export interface EngineBuildOptions {
  * ninja's steps as a bar on a terminal; elsewhere (CI logs) a line at each tenth, so the log shows
  * it moving without a line per object file.
  */
-function progressDisplay(stream: Output): { update(done: number, total: number): void; stop(): void } {
+export function progressDisplay(stream: Output): { update(done: number, total: number): void; stop(): void } {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar({ format: "compiling llama-server [{bar}] {value}/{total} | ETA {eta_formatted}", stream, hideCursor: true }, cliProgress.Presets.shades_classic);
     let started = false;

@@ -9,6 +9,7 @@ import { installBinary, ninjaProgress, sourceBundlePath } from "../../src/engine
 import { embeddingArgs, generationArgs } from "../../src/engines/llama-server/server-args.js";
 import { nativeFields, wellFormedText } from "../../src/engines/llama-server/native-fields.js";
 import { chooseLocalEngine, engineForModel } from "../../src/cli/engine-choice.js";
+import { progressDisplay } from "../../src/cli/engine-build.js";
 
 // `genai-local engine build` without the 20-minute compile: its parts on their own (the real build
 // is run by hand, see docs/engines.md), and how a binary is found.
@@ -29,6 +30,17 @@ describe("engine build", () => {
     expect(ninjaProgress("[214/214] Linking CXX executable bin/llama-server")).toEqual({ done: 214, total: 214 });
     expect(ninjaProgress("-- Found Git: /usr/bin/git")).toBeUndefined();
     expect(ninjaProgress("warning: [1/2] is not a step")).toBeUndefined();
+  });
+
+  it("shows ninja's progress off a terminal as a line at each tenth", () => {
+    let written = "";
+    const display = progressDisplay({ write: (text: string) => ((written += text), true) } as never);
+    for (let done = 1; done <= 204; done++) display.update(done, 204);
+    display.stop();
+    const lines = written.trim().split("\n");
+    expect(lines[0]).toBe("compiling llama-server: 1/204");
+    expect(lines.at(-1)).toBe("compiling llama-server: 204/204");
+    expect(lines).toHaveLength(11);
   });
 
   it("builds from the git bundle inside node-llama-cpp's package", () => {
