@@ -80,11 +80,6 @@ export class LlamaServerEngine implements Engine {
     return engine;
   }
 
-  /** The generation server's process id (for tests and logs); undefined while none runs. */
-  async pid(): Promise<number | undefined> {
-    return (await this.generation?.catch(() => undefined))?.process.pid;
-  }
-
   private generationServer(): Promise<Running> {
     this.generation ??= this.launch("generation", generationArgs(this.options, this.facts));
     return this.generation;
