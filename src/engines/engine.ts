@@ -11,14 +11,22 @@ export type InputKind = "image" | "audio" | "pdf";
 /** Google's names for the media modalities of a prompt (usage's promptTokensDetails). */
 export type MediaModality = "IMAGE" | "AUDIO" | "DOCUMENT";
 
-/** One piece of a turn, in the order the client sent it; media travels as base64. */
-export type TurnPart = { type: "text"; text: string } | { type: "media"; kind: InputKind; mimeType: string; data: string };
+/**
+ * One piece of a turn, in the order the client sent it; media travels as base64. A model turn's
+ * `call` and a later user turn's `result` share an `id` (the client's, or one the surface made).
+ */
+export type TurnPart =
+  | { type: "text"; text: string }
+  | { type: "media"; kind: InputKind; mimeType: string; data: string }
+  | { type: "call"; id: string; name: string; args: Record<string, unknown> }
+  /** `response` as the client sent it: an object on Gemini's wire, text on OpenAI's. */
+  | { type: "result"; id: string; name: string; response: unknown };
 
 export interface ChatTurn {
   role: TurnRole;
-  /** The turn's text parts joined: what a text-only engine reads. */
+  /** The turn's text parts joined, function calls and results written out as text: what a text-only engine reads. */
   text: string;
-  /** Set only when the turn holds media: every part (text too), in order. */
+  /** Set only when the turn holds media, function calls or results: every part (text too), in order. */
   parts?: TurnPart[];
   /** A model turn's own reasoning, given back so the model's next step continues from it (see docs/thinking.md). */
   thought?: string;

@@ -3,7 +3,7 @@ import type { ChatTurn, TurnPart, FunctionDeclaration, GenerateRequest, ModelInf
 import { invalidArgument, NOT_YET } from "../base/api-error.js";
 import { toGrammarSchema, type JsonSchema, type OutputConstraint } from "../serving/output-constraint.js";
 import { thoughtSigner } from "../serving/thought-signatures.js";
-import { appendTurn } from "../serving/turns.js";
+import { appendTurn, CallPairing, partsTurn } from "../serving/turns.js";
 import { callText, checkToolUse, NO_PARAMETERS, resultText, withToolPrompt } from "../serving/tool-calls.js";
 import type { Content, CountTokensRequest, EmbedContentRequest, GenerateContentRequest, GenerationConfig, ThinkingConfig, Tool, ToolConfig } from "./protocol.js";
 
@@ -11,15 +11,16 @@ import type { Content, CountTokensRequest, EmbedContentRequest, GenerateContentR
 
 interface TurnContent {
   text: string;
-  /** Set when the content holds media. */
-  parts?: TurnPart[];
+  /** Every part, in order (text-only contents leave them out of the turn, see partsTurn). */
+  parts: TurnPart[];
 }
 
-function turnContent(content: Content, where: string, media?: MediaContext): TurnContent {
+/** A content's parts; function calls and results are paired by `pairing` and also written as text for engines that read only text. */
+function turnContent(content: Content, where: string, media?: MediaContext, pairing = new CallPairing()): TurnContent {
   const parts = content.parts ?? [];
   if (parts.length === 0) throw invalidArgument(`* GenerateContentRequest.${where}.parts: contents.parts must not be empty.`);
   const pieces: TurnPart[] = [];
-  let hasMedia = false;
+  let text = "";
   parts.forEach((part, index) => {
     for (const field of ["executableCode", "codeExecutionResult"] as const) {
       if (part[field] !== undefined) {
@@ -29,14 +30,22 @@ function turnContent(content: Content, where: string, media?: MediaContext): Tur
     if (part.thought) return; // the model's own thoughts are not replayed into the prompt
     if (part.inlineData || part.fileData) {
       const piece = mediaPart(part, `${where}.parts[${index}]`, media);
-      hasMedia ||= piece.type === "media";
+      if (piece.type === "text") text += piece.text;
       pieces.push(piece);
-    } else if (part.functionCall) pieces.push({ type: "text", text: callText([{ name: part.functionCall.name, args: part.functionCall.args ?? {} }]) });
-    else if (part.functionResponse) pieces.push({ type: "text", text: resultText(part.functionResponse.name, part.functionResponse.response) });
-    else pieces.push({ type: "text", text: part.text ?? "" });
+    } else if (part.functionCall) {
+      const { name, args = {} } = part.functionCall;
+      pieces.push({ type: "call", id: pairing.call(name, part.functionCall.id), name, args });
+      text += callText([{ name, args }]);
+    } else if (part.functionResponse) {
+      const { name, response } = part.functionResponse;
+      pieces.push({ type: "result", ...pairing.result(name, part.functionResponse.id), response });
+      text += resultText(name, response);
+    } else {
+      pieces.push({ type: "text", text: part.text ?? "" });
+      text += part.text ?? "";
+    }
   });
-  const text = pieces.map((piece) => (piece.type === "text" ? piece.text : "")).join("");
-  return hasMedia ? { text, parts: pieces } : { text };
+  return { text, parts: pieces };
 }
 
 function turnText(content: Content, where: string): string {
@@ -47,6 +56,7 @@ function turnText(content: Content, where: string): string {
 export function toPromptInput(contents: Content[], systemInstruction?: Content, media?: MediaContext): PromptInput {
   if (contents.length === 0) throw invalidArgument("* GenerateContentRequest.contents: contents is not specified");
   const turns: ChatTurn[] = [];
+  const pairing = new CallPairing();
   const currentTurnStart = lastUserTextIndex(contents) + 1;
   contents.forEach((content, index) => {
     // Function results come back as "user" turns (older SDKs say "function").
@@ -54,12 +64,9 @@ export function toPromptInput(contents: Content[], systemInstruction?: Content, 
     if (role !== "user" && role !== "model") {
       throw invalidArgument(`Please use a valid role: user, model. (contents[${index}].role is "${role}")`);
     }
-    const { text, parts } = turnContent(content, `contents[${index}]`, media);
+    const { text, parts } = turnContent(content, `contents[${index}]`, media, pairing);
     const thought = index >= currentTurnStart && role === "model" ? signedThought(content) : undefined;
-    const turn: ChatTurn = { role, text };
-    if (parts) turn.parts = parts;
-    if (thought) turn.thought = thought;
-    appendTurn(turns, turn, "");
+    appendTurn(turns, partsTurn(role, text, parts, thought), "");
   });
   const prompt: PromptInput = { turns };
   if (systemInstruction) prompt.systemInstruction = turnText(systemInstruction, "system_instruction");

@@ -81,12 +81,15 @@ export function toolResponseTurn(message: ToolResponse, pending: readonly Functi
       throw invalidArgument(`tool_response.function_responses[${i}].id "${response.id}" answers no pending function call.`);
     }
   }
-  return { role: "user", parts: responses.map(({ name, response }) => ({ functionResponse: { name, response } })) };
+  // In the order of the calls they answer: results without ids pair with calls by name in order (see CallPairing).
+  const order = (id: string | undefined) => (id === undefined ? pending.length : pending.findIndex((call) => call.id === id));
+  const ordered = [...responses].sort((a, b) => order(a.id) - order(b.id));
+  return { role: "user", parts: ordered.map(({ name, response }) => ({ functionResponse: { name, response } })) };
 }
 
 /** The model turn a reply leaves in the history: its text, or its calls. */
 export function modelTurn(text: string, calls: readonly FunctionCall[] = []): Content | undefined {
-  if (calls.length > 0) return { role: "model", parts: calls.map(({ name, args }) => ({ functionCall: { name, args } })) };
+  if (calls.length > 0) return { role: "model", parts: calls.map(({ id, name, args }) => ({ functionCall: { id, name, args } })) };
   return text ? { role: "model", parts: [{ text }] } : undefined;
 }
 

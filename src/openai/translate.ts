@@ -1,9 +1,9 @@
-import type { ChatTurn, GenerateRequest, SamplingOptions, ThinkingOptions, ToolUse } from "../engines/engine.js";
+import type { ChatTurn, TurnPart, GenerateRequest, SamplingOptions, ThinkingOptions, ToolUse } from "../engines/engine.js";
 import { invalidArgument, NOT_YET } from "../base/api-error.js";
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from "../base/json-depth.js";
 import { toGrammarSchema, type OutputConstraint } from "../serving/output-constraint.js";
 import { callText, checkToolUse, NO_PARAMETERS, resultText } from "../serving/tool-calls.js";
-import { appendTurn } from "../serving/turns.js";
+import { appendTurn, CallPairing, partsTurn } from "../serving/turns.js";
 import type { ChatCompletionRequest, ChatMessage, CompletionRequest } from "./protocol.js";
 
 /** Pure translation of OpenAI's chat/completions requests into the engine's (responses: translate-response.ts). */
@@ -56,9 +56,9 @@ export function toToolUse(tools: ChatCompletionRequest["tools"], choice: ChatCom
   return checkToolUse({ functions, mode: "ANY", allowed: [choice.function.name] }, "tool_choice");
 }
 
-/** An assistant message's tool calls, as the call text the model sees in its history. */
-function toolCallsText(message: ChatMessage, index: number, names: Map<string, string>): string {
-  const calls = (message.tool_calls ?? []).map((call, j) => {
+/** An assistant message's tool calls, paired by `pairing` for the results that follow. */
+function toolCalls(message: ChatMessage, index: number, pairing: CallPairing): Extract<TurnPart, { type: "call" }>[] {
+  return (message.tool_calls ?? []).map((call, j) => {
     let args: unknown;
     const text = call.function.arguments || "{}";
     // JSON inside a string escapes the body's depth guard; the call text re-serialises it.
@@ -68,10 +68,22 @@ function toolCallsText(message: ChatMessage, index: number, names: Map<string, s
     } catch {
       throw invalidArgument(`messages[${index}].tool_calls[${j}].function.arguments: not valid JSON.`);
     }
-    names.set(call.id, call.function.name);
-    return { name: call.function.name, args: args as Record<string, unknown> };
+    const name = call.function.name;
+    return { type: "call", id: pairing.call(name, call.id), name, args: args as Record<string, unknown> };
   });
-  return calls.length ? callText(calls) : "";
+}
+
+/** A message as a turn: text, then an assistant's calls, or a tool message's result; calls and results also as text for engines that read only text. */
+function messageTurn(message: ChatMessage, index: number, pairing: CallPairing, thought: string | undefined): ChatTurn {
+  const content = messageText(message, index);
+  const role = message.role === "assistant" ? "model" : "user";
+  if (message.role === "tool" || message.role === "function") {
+    const result = pairing.result(message.name, message.tool_call_id);
+    return partsTurn(role, resultText(result.name, content), [{ type: "result", ...result, response: content }], thought);
+  }
+  const calls = message.role === "assistant" ? toolCalls(message, index, pairing) : [];
+  const parts: TurnPart[] = content ? [{ type: "text", text: content }, ...calls] : calls;
+  return partsTurn(role, calls.length ? content + callText(calls) : content, parts, thought);
 }
 
 /**
@@ -95,7 +107,7 @@ function messageReasoning(message: ChatMessage): string | undefined {
 export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: AbortSignal): GenerateRequest {
   const system: string[] = [];
   const turns: ChatTurn[] = [];
-  const callNames = new Map<string, string>();
+  const pairing = new CallPairing();
   // Reasoning is given back only for the steps after the last user message (a tool-calling exchange).
   const lastUser = body.messages.findLastIndex((message) => message.role === "user");
   body.messages.forEach((message, index) => {
@@ -103,15 +115,8 @@ export function chatToGenerateRequest(body: ChatCompletionRequest, signal?: Abor
       system.push(messageText(message, index));
       return;
     }
-    let text = messageText(message, index);
-    if (message.role === "assistant") text += toolCallsText(message, index, callNames);
-    if (message.role === "tool" || message.role === "function") {
-      const name = message.name ?? callNames.get(message.tool_call_id ?? "") ?? "the function";
-      text = resultText(name, text);
-    }
-    const role = message.role === "assistant" ? "model" : "user";
-    const thought = role === "model" && index > lastUser ? messageReasoning(message) : undefined;
-    appendTurn(turns, thought ? { role, text, thought } : { role, text }, "\n");
+    const thought = message.role === "assistant" && index > lastUser ? messageReasoning(message) : undefined;
+    appendTurn(turns, messageTurn(message, index, pairing, thought), "\n");
   });
   if (turns.length === 0) throw invalidArgument("messages: at least one user or assistant message is required.");
   const constraint = toConstraint(body.response_format);

@@ -2,6 +2,8 @@ import path from "node:path";
 import { getLlama, type LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PromptFormatter } from "../../src/engines/llama/prompt-format.js";
+import { toPromptInput } from "../../src/gemini/translate.js";
+import { chatToGenerateRequest } from "../../src/openai/translate.js";
 import { modelsDir } from "../support/server.js";
 
 let chat: LlamaModel;
@@ -52,5 +54,57 @@ describe("PromptFormatter", () => {
     const plain = text(chat, new PromptFormatter(chat).format(prompt).tokens);
     expect(plain).toContain("<|im_start|>assistant\nLet me look.<|im_end|>");
     expect(plain).not.toContain("The user wants the weather");
+  });
+});
+
+describe("PromptFormatter with function calls in the history", () => {
+  // Gemini contents through the surface's own translation: a call, its result (paired by name), a reply.
+  const history = toPromptInput([
+    { role: "user", parts: [{ text: "Weather in Rome?" }] },
+    { role: "model", parts: [{ text: "Checking." }, { functionCall: { name: "get_weather", args: { city: "Rome" } } }] },
+    { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { forecast: "rain" } } }] },
+  ]);
+
+  it("a wrapper with the model's own call format (Qwen's) writes calls and results in it, the model's turn left open after them", () => {
+    const prompt = text(chat, new PromptFormatter(chat, "qwen").format(history).tokens);
+    expect(prompt).toContain(
+      '<|im_start|>assistant\nChecking.<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call><|im_end|>\n' +
+        '<|im_start|>user\n<tool_response>\n{"forecast": "rain"}\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    );
+    expect(prompt.endsWith("</tool_response><|im_end|>\n<|im_start|>assistant\n")).toBe(true);
+    expect(prompt).not.toContain("Result of");
+  });
+
+  it("OpenAI tool_calls and tool messages render the same way, JSON results as values; text after them is a user turn of its own", () => {
+    const { prompt } = chatToGenerateRequest({
+      model: "m",
+      messages: [
+        { role: "user", content: "Weather in Rome?" },
+        { role: "assistant", content: "Checking.", tool_calls: [{ id: "c1", type: "function", function: { name: "get_weather", arguments: '{"city":"Rome"}' } }] },
+        { role: "tool", tool_call_id: "c1", content: '{"forecast":"rain"}' },
+        { role: "user", content: "Thanks." },
+      ],
+    });
+    const rendered = text(chat, new PromptFormatter(chat, "qwen").format(prompt).tokens);
+    expect(rendered).toContain('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n{"forecast": "rain"}\n</tool_response>');
+    expect(rendered.endsWith("<|im_start|>user\nThanks.<|im_end|>\n<|im_start|>assistant\n")).toBe(true);
+  });
+
+  it("SmolLM2's own format has no function calling: calls and results stay the JSON text they always were", () => {
+    const prompt = text(chat, new PromptFormatter(chat).format(history).tokens);
+    expect(prompt).toContain(
+      '<|im_start|>assistant\nChecking.{"name":"get_weather","args":{"city":"Rome"}}<|im_end|>\n<|im_start|>user\nResult of get_weather: {"forecast":"rain"}<|im_end|>\n<|im_start|>assistant\n',
+    );
+  });
+
+  it("a call left unanswered keeps the whole history as text, in a format with function calling too", () => {
+    const unanswered = toPromptInput([
+      { role: "user", parts: [{ text: "Weather in Rome?" }] },
+      { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Rome" } } }] },
+      { role: "user", parts: [{ text: "Never mind." }] },
+    ]);
+    const prompt = text(chat, new PromptFormatter(chat, "qwen").format(unanswered).tokens);
+    expect(prompt).toContain('<|im_start|>assistant\n{"name":"get_weather","args":{"city":"Rome"}}<|im_end|>\n<|im_start|>user\nNever mind.<|im_end|>');
+    expect(prompt).not.toContain("<tool_call>");
   });
 });

@@ -45,7 +45,7 @@ describe("Live tools through ai.live.connect", () => {
       expect(replyText(reply)).toContain("sunny, 21 C");
 
       // What went upstream the second time: the declared tool, the model's call, then its result
-      // (replayed as text turns: the engine seam carries no structured calls yet).
+      // (an assistant message with tool_calls, then a tool message naming the call's id).
       expect(upstream.requests).toHaveLength(2);
       const second = upstream.requests[1]!;
       expect(second.tools?.map((t) => t.function.name)).toEqual(["get_weather"]);
@@ -53,6 +53,8 @@ describe("Live tools through ai.live.connect", () => {
       expect(call_).toMatchObject({ role: "assistant" });
       expect(JSON.stringify(call_)).toContain("get_weather");
       expect(JSON.stringify(result)).toContain("sunny, 21 C");
+      expect(call_).toMatchObject({ tool_calls: [{ id: call.id, type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] });
+      expect(result).toEqual({ role: "tool", tool_call_id: call.id, content: '{"forecast":"sunny, 21 C"}' });
     } finally {
       session.close();
     }

@@ -6,6 +6,7 @@ import {
   closeReason,
   goAwayMessage,
   MAX_CLOSE_REASON_BYTES,
+  modelTurn,
   realtimeText,
   setupModel,
   toLiveClose,
@@ -87,6 +88,26 @@ describe("Live history → engine request", () => {
       role: "user",
       parts: [{ functionResponse: { name: "f", response: { ok: 1 } } }],
     });
+  });
+});
+
+describe("Live function-call history", () => {
+  it("keeps a call's id in the model turn, and puts responses in the order of the calls they answer, so they pair by name in order", () => {
+    const pending = [
+      { id: "c1", name: "f", args: { n: 1 } },
+      { id: "c2", name: "f", args: { n: 2 } },
+    ];
+    const call = modelTurn("", pending)!;
+    const result = toolResponseTurn({ functionResponses: [{ id: "c2", name: "f", response: { n: 2 } }, { id: "c1", name: "f", response: { n: 1 } }] }, pending);
+    const signal = new AbortController().signal;
+    const prompt = toTurnRequest(toLiveConfig(setup({})), [{ role: "user", parts: [{ text: "x" }] }, call, result], signal).prompt;
+    const parts = prompt.turns.flatMap((turn) => turn.parts ?? []);
+    expect(parts).toEqual([
+      { type: "call", id: "c1", name: "f", args: { n: 1 } },
+      { type: "call", id: "c2", name: "f", args: { n: 2 } },
+      { type: "result", id: "c1", name: "f", response: { n: 1 } },
+      { type: "result", id: "c2", name: "f", response: { n: 2 } },
+    ]);
   });
 });
 

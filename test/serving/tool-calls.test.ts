@@ -106,11 +106,15 @@ describe("tools on both wires become one ToolUse", () => {
         },
       ],
     });
-    expect(request.prompt.turns).toEqual([
+    // The text engines without structured calls read; the call and its result also as parts, paired by id.
+    expect(request.prompt.turns.map(({ role, text }) => ({ role, text }))).toEqual([
       { role: "user", text: "Weather?" },
       { role: "model", text: '{"name":"get_weather","args":{"city":"Oslo"}}' },
       { role: "user", text: 'Result of get_weather: {"t":3}' },
     ]);
+    const [, call, result] = request.prompt.turns;
+    expect(call?.parts).toEqual([{ type: "call", id: "call_000000001", name: "get_weather", args: { city: "Oslo" } }]);
+    expect(result?.parts).toEqual([{ type: "result", id: "call_000000001", name: "get_weather", response: { t: 3 } }]);
   });
 
   it("OpenAI: tools + tool_choice, assistant tool_calls and tool results", () => {

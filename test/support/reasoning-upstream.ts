@@ -72,7 +72,7 @@ export async function startReasoningUpstream(intervalMs = 20): Promise<Reasoning
       written.length = 0;
       const model = body.model;
       const thinks = body.chat_template_kwargs?.enable_thinking !== false;
-      const answered = body.messages.some((m) => typeof m.content === "string" && m.content.startsWith("Result of"));
+      const answered = body.messages.some((m) => m.role === "tool" || (typeof m.content === "string" && m.content.startsWith("Result of")));
       const tool = body.tools?.length && !answered ? body.tools[0]!.function.name : undefined;
       const steps: { kind: "thought" | "answer" | "call"; text: string }[] = [
         ...(thinks ? THOUGHT.map((text) => ({ kind: "thought" as const, text })) : []),

@@ -10,7 +10,7 @@ import { chatChunk, listenOnLoopback } from "./fake-upstream.js";
 export interface RecordingUpstream {
   /** Base URL of the OpenAI surface, ending in /v1. */
   url: string;
-  requests: { model?: string; messages: { role: string; content: unknown }[] }[];
+  requests: { model?: string; messages: { role: string; content: unknown; tool_calls?: unknown; tool_call_id?: string }[] }[];
   /** What it reports as prompt_tokens (an engine that counts media in its prompt); 300 unless set. */
   promptTokens: number;
   close(): Promise<void>;

@@ -116,6 +116,19 @@ def test_signatures_survive_a_chat_with_function_calling(thinking_server, reason
     assert len(chat.get_history()) >= 6
 
 
+def test_function_call_history_reaches_the_engine_as_tool_calls_and_tool_messages(thinking_server, reasoning_upstream):
+    """The chat's call and its result (sent without an id) go up as OpenAI's own messages, paired by the call's id."""
+    client = thinking_server.client()
+    config = types.GenerateContentConfig(tools=[get_weather], automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True))
+    chat = client.chats.create(model="think-vllm", config=config)
+    call = next(p for p in parts_of(chat.send_message("What is the weather in Paris?")) if p.function_call).function_call
+    chat.send_message(types.Part.from_function_response(name="get_weather", response={"result": "sunny"}))
+    messages = upstream_requests(reasoning_upstream)[-1]["messages"]
+    assistant = next(m for m in messages if m["role"] == "assistant")
+    assert assistant["tool_calls"] == [{"id": call.id, "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]
+    assert messages[-1] == {"role": "tool", "tool_call_id": call.id, "content": '{"result":"sunny"}'}
+
+
 def test_automatic_function_calling_runs_several_steps(thinking_server):
     """google-genai's own loop sends the signed call back with the result; the chat still ends in an answer."""
     client = thinking_server.client()

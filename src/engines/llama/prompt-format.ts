@@ -1,13 +1,12 @@
 import {
   JinjaTemplateChatWrapper,
   type ChatHistoryItem,
-  type ChatModelResponse,
-  type ChatModelSegment,
   type ChatWrapper,
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import type { ChatTurn, PromptInput, ThinkingOptions, ToolCallFormat } from "../engine.js";
+import type { PromptInput, ThinkingOptions, ToolCallFormat } from "../engine.js";
+import { chatHistoryItems } from "./chat-history.js";
 import { chatModelFunctions, nativeToolCallFormat } from "./native-tools.js";
 import { resolveModelChatWrapper, ThinkingWrappers } from "./thinking-wrappers.js";
 
@@ -79,11 +78,9 @@ export class PromptFormatter {
     const system = prompt.systemInstruction || this.defaultSystemPrompt;
     if (system) history.push({ type: "system", text: system });
     const thinks = wrapper.settings.segments?.thought !== undefined;
-    for (const turn of prompt.turns) {
-      history.push(turn.role === "user" ? { type: "user", text: turn.text } : { type: "model", response: modelResponse(turn, thinks) });
-    }
-    // An open model turn asks the template for its generation prompt.
-    if (openModelTurn && prompt.turns.at(-1)?.role !== "model") history.push({ type: "model", response: [] });
+    history.push(...chatHistoryItems(prompt.turns, thinks, this.toolCallFormat !== undefined));
+    // An open model turn asks the template for its generation prompt (results alone leave the model's turn open).
+    if (openModelTurn && history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
 
     const functions = prompt.functions?.length && this.toolCallFormat ? chatModelFunctions(prompt.functions) : undefined;
     const state = wrapper.generateContextState({ chatHistory: history, availableFunctions: functions, documentFunctionParams: functions ? true : undefined });
@@ -96,17 +93,6 @@ export class PromptFormatter {
     }
     return { tokens: state.contextText.tokenize(this.model.tokenizer), stopTexts, stopTokens };
   }
-}
-
-/**
- * A model turn as the wrapper renders it: a thought given back (from its signature, for the steps
- * after the last user message) becomes the wrapper's own thought segment before the text, as the
- * model wrote it. Left out for a wrapper without thought segments (it would write the text bare).
- */
-function modelResponse(turn: ChatTurn, thinks: boolean): ChatModelResponse["response"] {
-  if (!turn.thought || !thinks) return [turn.text];
-  const thought: ChatModelSegment = { type: "segment", segmentType: "thought", text: turn.thought, ended: true };
-  return turn.text ? [thought, turn.text] : [thought];
 }
 
 /**

@@ -138,11 +138,16 @@ export type OpenAiContentPart =
   | { type: "input_audio"; input_audio: { data: string; format: string } }
   | { type: "file"; file: { file_data: string; filename: string } };
 
-/** A message as the upstream client sends it; a model turn's thoughts go back as `reasoning_content`. */
+/**
+ * A message as the upstream client sends it; a model turn's thoughts go back as `reasoning_content`,
+ * its function calls as `tool_calls` (content null when it wrote nothing else), each result as a `tool` message.
+ */
 export interface OpenAiMessage {
-  role: "system" | "user" | "assistant";
-  content: string | OpenAiContentPart[];
+  role: "system" | "user" | "assistant" | "tool";
+  content: string | OpenAiContentPart[] | null;
   reasoning_content?: string;
+  tool_calls?: OpenAiToolCall[];
+  tool_call_id?: string;
 }
 
 export interface OpenAiToolDeclaration {
