@@ -4,7 +4,8 @@ import type { ModelSpec } from "../models/registry.js";
 import type { Engine } from "../engines/engine.js";
 import { cpuForRunner, type PinMode } from "../engines/llama/cpu-affinity.js";
 import { LlamaEngine, type LlamaEngineOptions } from "../engines/llama/llama-engine.js";
-import { defaultThreads, type FlashAttentionMode } from "../engines/llama/llama-runtime.js";
+import type { FlashAttentionMode } from "../engines/llama/llama-runtime.js";
+import { defaultThreads } from "../engines/threads.js";
 import { RunnerEngine } from "../engines/llama/runner-engine.js";
 import { OpenAiUpstreamEngine } from "../engines/upstream/openai-upstream.js";
 import { isUpstreamSource, parseUpstreamSource } from "../engines/upstream/upstream-spec.js";
@@ -40,12 +41,11 @@ export async function createEngine(spec: ModelSpec, settings: EngineSettings): P
   if (isUpstreamSource(spec.source)) return OpenAiUpstreamEngine.connect(parseUpstreamSource(spec.id, spec.source));
   const modelPath = await ensureModelFile(spec.source, { modelsDir: settings.modelsDir, progress: settings.progress, sha256: spec.sha256 });
   if (settings.localEngine?.kind === "llama-server") {
-    // llama-server picks its own thread count (the machine's cores) unless told.
     return LlamaServerEngine.start({
       id: spec.id,
       modelPath,
       binary: settings.localEngine.binary.path,
-      threads: settings.threads,
+      threads: settings.threads ?? defaultThreads(statSync(modelPath).size, "llama-server"),
       parallel: settings.parallel ?? DEFAULT_PARALLEL,
       contextSize: settings.contextSize,
       flashAttention: settings.flashAttention,

@@ -34,7 +34,7 @@ export function port(value: string): number {
 export const modelsDirOption = (): Option =>
   new Option("--models-dir <dir>", "where model files are found and downloaded to").env("GENAI_LOCAL_MODELS_DIR");
 export const threadsOption = (): Option =>
-  new Option("--threads <n>", "llama.cpp threads (default on node-llama-cpp: 1 for tiny models, physical cores - 1 otherwise; on llama-server: its own, the physical cores)").argParser(positiveInt).env("GENAI_LOCAL_THREADS");
+  new Option("--threads <n>", "llama.cpp threads (default: 1 for models under 64 MiB; else physical cores - 1 on node-llama-cpp, physical cores on llama-server)").argParser(positiveInt).env("GENAI_LOCAL_THREADS");
 export const engineOption = (): Option =>
   new Option("--engine <engine>", "what runs GGUF models: llama.cpp's llama-server (started per model) or node-llama-cpp (in-process runners); auto: llama-server when a binary is found")
     .choices(["auto", "node-llama-cpp", "llama-server"])

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { defaultThreads, physicalCores } from "../../src/engines/llama/llama-runtime.js";
+import { defaultThreads, physicalCores } from "../../src/engines/threads.js";
 
 const MiB = 1024 * 1024;
 const dirs: string[] = [];
@@ -21,11 +21,14 @@ function sysfs(siblings: string[]): string {
 }
 
 describe("default threads", () => {
-  it("gives a tiny model one thread, a larger one every core but one", () => {
-    expect(defaultThreads(1 * MiB, 16)).toBe(1);
-    expect(defaultThreads(98 * MiB, 2)).toBe(1);
-    expect(defaultThreads(98 * MiB, 8)).toBe(7);
-    expect(defaultThreads(98 * MiB, 1)).toBe(1);
+  it("gives a tiny model one thread; a larger one every core but one on node-llama-cpp, every core on llama-server", () => {
+    expect(defaultThreads(1 * MiB, "node-llama-cpp", 16)).toBe(1);
+    expect(defaultThreads(1 * MiB, "llama-server", 16)).toBe(1);
+    expect(defaultThreads(98 * MiB, "node-llama-cpp", 2)).toBe(1);
+    expect(defaultThreads(98 * MiB, "node-llama-cpp", 8)).toBe(7);
+    expect(defaultThreads(98 * MiB, "node-llama-cpp", 1)).toBe(1);
+    expect(defaultThreads(98 * MiB, "llama-server", 2)).toBe(2);
+    expect(defaultThreads(98 * MiB, "llama-server", 8)).toBe(8);
   });
 
   it("counts physical cores: SMT siblings share one", () => {

@@ -1,8 +1,11 @@
 import { execFileSync } from "node:child_process";
 
-/** The llama-server binary the engine tests run, from GENAI_LOCAL_LLAMA_SERVER; undefined skips them. */
-export const llamaServerBinary = process.env.GENAI_LOCAL_LLAMA_SERVER || undefined;
-export const SKIP_REASON = "no llama-server binary: set GENAI_LOCAL_LLAMA_SERVER (e.g. after `genai-local engine build`) to run the llama-server engine tests";
+/**
+ * The llama-server binary the engine tests run: GENAI_LOCAL_TEST_LLAMA_SERVER (CI's, which leaves every
+ * other server the tests start on its default engine), else GENAI_LOCAL_LLAMA_SERVER; undefined skips them.
+ */
+export const llamaServerBinary = process.env.GENAI_LOCAL_TEST_LLAMA_SERVER || process.env.GENAI_LOCAL_LLAMA_SERVER || undefined;
+export const SKIP_REASON = "no llama-server binary: set GENAI_LOCAL_TEST_LLAMA_SERVER (e.g. after `genai-local engine build`) to run the llama-server engine tests";
 
 export interface ChildServer {
   pid: number;

@@ -6,6 +6,7 @@ import { GoogleGenAI } from "@google/genai";
 import { afterAll, beforeAll } from "vitest";
 import { startServer, type RunningServer } from "../../src/cli/serve.js";
 import { registryFrom } from "../../src/cli/options.js";
+import { llamaServerBinary } from "./llama-server.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const modelsDir = (): string => process.env.GENAI_LOCAL_MODELS_DIR as string;
@@ -59,9 +60,9 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     files: { dataDir: path.join(os.tmpdir(), `genai-local-test-data-${process.pid}-${randomUUID()}`), ...options.files },
     live: options.live,
     tls: options.tls,
-    // GENAI_LOCAL_TEST_ENGINE=llama-server runs a suite on the llama-server engine (binary: GENAI_LOCAL_LLAMA_SERVER).
+    // GENAI_LOCAL_TEST_ENGINE=llama-server runs a suite on the llama-server engine (binary: see support/llama-server.ts).
     engine: options.engine ?? (process.env.GENAI_LOCAL_TEST_ENGINE as TestServerOptions["engine"]),
-    llamaServer: options.llamaServer ?? (process.env.GENAI_LOCAL_TEST_ENGINE ? process.env.GENAI_LOCAL_LLAMA_SERVER : undefined),
+    llamaServer: options.llamaServer ?? (process.env.GENAI_LOCAL_TEST_ENGINE ? llamaServerBinary : undefined),
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }

@@ -6,7 +6,7 @@ export type FlashAttention = "auto" | "on" | "off";
 export interface LlamaServerModel {
   id: string;
   modelPath: string;
-  /** llama.cpp threads; llama-server's own default (the machine's cores) when absent. */
+  /** llama.cpp threads; llama-server's own default (the machine's cores) when absent (the CLI always sets them: see defaultThreads). */
   threads?: number;
   /** Streams generated at once: llama-server's slots. */
   parallel: number;

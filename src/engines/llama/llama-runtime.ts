@@ -1,36 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
-import os from "node:os";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import { environment } from "../../base/config.js";
 
 let runtime: Promise<Llama> | undefined;
-
-/**
- * Threads for a model of this size on this machine. A tiny model is bound by per-token hand-offs,
- * not arithmetic, and extra llama.cpp threads fight Node's own, so it gets one thread; larger ones
- * get every physical core but one (SMT siblings add no decode speed, as llama.cpp's own default
- * assumes), leaving a core for the server, whose work would otherwise stall llama.cpp's thread
- * barriers. Figures: docs/performance.md.
- */
-export function defaultThreads(modelBytes: number, cores = physicalCores()): number {
-  const TINY_MODEL_BYTES = 64 * 1024 * 1024;
-  if (modelBytes < TINY_MODEL_BYTES) return 1;
-  return Math.max(1, cores - 1);
-}
-
-/** Physical cores this process may use: logical CPUs less SMT siblings (Linux sysfs), else all logical ones. */
-export function physicalCores(sysfs = "/sys/devices/system/cpu"): number {
-  const logical = os.availableParallelism();
-  try {
-    const cpus = readdirSync(sysfs).filter((name) => /^cpu\d+$/.test(name));
-    const cores = new Set<string>();
-    for (const cpu of cpus) cores.add(readFileSync(`${sysfs}/${cpu}/topology/thread_siblings_list`, "utf8").trim());
-    // Affinity or a cgroup may allow fewer CPUs than the machine has.
-    return cores.size > 0 ? Math.max(1, Math.min(logical, Math.round((logical * cores.size) / cpus.length))) : logical;
-  } catch {
-    return logical;
-  }
-}
 
 export type FlashAttentionMode = "auto" | "on" | "off";
 
