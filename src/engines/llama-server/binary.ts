@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { environment } from "../../base/config.js";
+import { findExecutable, isExecutable } from "../executables.js";
 
 const run = promisify(execFile);
 
@@ -31,24 +31,6 @@ export interface BinarySearch {
   pathEnv?: string;
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    if (!statSync(file).isFile()) return false;
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(pathEnv: string): string | undefined {
-  for (const dir of pathEnv.split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, LLAMA_SERVER_NAME);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 /**
  * The llama-server binary to run, in order: the one named (option or environment), `llama-server`
  * on PATH, the one `engine build` installed. A binary that is named but missing is an error, not a
@@ -61,7 +43,7 @@ export function findLlamaServer(search: BinarySearch): FoundBinary | undefined {
     if (!isExecutable(named)) throw new Error(`${source} names ${named}, which is not an executable file.`);
     return { path: named, source };
   }
-  const found = onPath(search.pathEnv ?? environment.searchPath());
+  const found = findExecutable(LLAMA_SERVER_NAME, search.pathEnv ?? environment.searchPath());
   if (found) return { path: found, source: "PATH" };
   const installed = search.dataDir ? installedBinaryPath(search.dataDir) : undefined;
   if (installed && isExecutable(installed)) return { path: installed, source: "engine build" };

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import path from "node:path";
 import { createServer } from "node:net";
 import { request } from "undici";
 import { EngineError } from "../engine.js";
+import { findExecutable } from "../executables.js";
 
 export interface ProcessExit {
   code: number | null;
@@ -33,18 +34,7 @@ function installExitHook(): void {
 }
 
 /** setpriv (util-linux) on Linux: it asks the kernel to kill the child when its parent dies, even by SIGKILL. */
-const SETPRIV = ((): string | undefined => {
-  if (process.platform !== "linux") return undefined;
-  for (const candidate of ["/usr/bin/setpriv", "/bin/setpriv"]) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-})();
+const SETPRIV = process.platform === "linux" ? findExecutable("setpriv", ["/usr/bin", "/bin"].join(path.delimiter)) : undefined;
 
 /** A free loopback port, found by binding port 0 and letting it go; a lost race shows up as a failed start, which is retried. */
 function freePort(): Promise<number> {

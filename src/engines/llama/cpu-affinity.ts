@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { accessSync, constants, readFileSync } from "node:fs";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import { environment } from "../../base/config.js";
+import { findExecutable } from "../executables.js";
 
 /**
  * Pinning a one-thread runner to one CPU. node-llama-cpp hands each token between a worker thread
@@ -35,16 +35,7 @@ export function allowedCpus(): number[] | undefined {
 
 /** The `taskset` program on PATH (util-linux), or undefined. */
 export function findTaskset(searchPath = environment.searchPath()): string | undefined {
-  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, "taskset");
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
+  return findExecutable("taskset", searchPath);
 }
 
 let usable: string | undefined | null = null;
