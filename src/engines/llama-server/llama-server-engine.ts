@@ -47,7 +47,6 @@ export class LlamaServerEngine implements Engine {
   private embedding: Promise<Running> | undefined;
   private closing = false;
   private active = 0;
-  restarts = 0;
 
   private constructor(
     private readonly options: LlamaServerEngineOptions,
@@ -120,7 +119,6 @@ export class LlamaServerEngine implements Engine {
     }
     if (this.generation === started) this.generation = undefined;
     if (this.closing) return;
-    this.restarts++;
     this.options.onRestart?.(exit);
     // Started again now, so the next request finds it loading or ready; a failure waits for that request.
     this.generationServer().catch(() => {});

@@ -105,15 +105,6 @@ export class LlamaServerProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  /** How the child ended; undefined while it runs. */
-  get exitStatus(): ProcessExit | undefined {
-    return this.exit;
-  }
-
   /** Whether the child has exited, or does within `ms` (a dropped connection can arrive before the exit is seen). */
   async exitsWithin(ms: number): Promise<ProcessExit | undefined> {
     if (this.exit) return this.exit;

@@ -49,7 +49,6 @@ export class RunnerEngine implements Engine {
   private readonly calls = new Map<number, Pending<unknown>>();
   private nextId = 1;
   private closing = false;
-  restarts = 0;
 
   private constructor(
     private readonly options: LlamaEngineOptions,
@@ -146,7 +145,6 @@ export class RunnerEngine implements Engine {
     for (const pending of this.calls.values()) pending.reject(error);
     this.calls.clear();
     if (this.closing || !this.loadedInfo) return;
-    this.restarts++;
     this.settings.onRestart?.();
     this.spawn();
   }
