@@ -49,6 +49,7 @@ export async function createEngine(spec: ModelSpec, settings: EngineSettings): P
       parallel: settings.parallel ?? DEFAULT_PARALLEL,
       contextSize: settings.contextSize,
       flashAttention: settings.flashAttention,
+      stateDir: settings.stateDir,
       onRestart: () => settings.onRunnerRestart?.(spec.id),
     });
   }
