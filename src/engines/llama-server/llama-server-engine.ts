@@ -14,6 +14,8 @@ export const ENGINE_NAME = "llama-server";
 
 export interface LlamaServerEngineOptions extends LlamaServerModel {
   binary: string;
+  /** Pin its llama-servers (every thread) to this CPU (see cpuForRunner). */
+  cpu?: number;
   /** Where cached contents' KV states are saved (the server's state dir); one of the engine's own when absent. */
   stateDir?: string;
   /** Called when the generation server died and a new one is being started. */
@@ -95,7 +97,7 @@ export class LlamaServerEngine implements Engine {
 
   private launch(role: "generation" | "embedding", args: string[]): Promise<Running> {
     const label = `${this.options.id}${role === "embedding" ? " (embeddings)" : ""}`;
-    const start = (): Promise<LlamaServerProcess> => LlamaServerProcess.start({ binary: this.options.binary, args, label });
+    const start = (): Promise<LlamaServerProcess> => LlamaServerProcess.start({ binary: this.options.binary, args, label, cpu: this.options.cpu });
     const started = (role === "generation" ? this.states.whileStarting(start) : start()).then((process) => {
       const upstream = new OpenAiUpstreamEngine(
         { id: this.options.id, baseUrl: `${process.baseUrl}/v1`, model: this.options.id, reasoning: "llama-server", completions: true },
