@@ -41,14 +41,17 @@ export async function createEngine(spec: ModelSpec, settings: EngineSettings): P
   if (isUpstreamSource(spec.source)) return OpenAiUpstreamEngine.connect(parseUpstreamSource(spec.id, spec.source));
   const modelPath = await ensureModelFile(spec.source, { modelsDir: settings.modelsDir, progress: settings.progress, sha256: spec.sha256 });
   if (settings.localEngine?.kind === "llama-server") {
+    const threads = settings.threads ?? defaultThreads(statSync(modelPath).size, "llama-server");
     return LlamaServerEngine.start({
       id: spec.id,
       modelPath,
       binary: settings.localEngine.binary.path,
-      threads: settings.threads ?? defaultThreads(statSync(modelPath).size, "llama-server"),
+      threads,
+      cpu: cpuForRunner(settings.pin ?? "auto", threads),
       parallel: settings.parallel ?? DEFAULT_PARALLEL,
       contextSize: settings.contextSize,
       flashAttention: settings.flashAttention,
+      stateDir: settings.stateDir,
       onRestart: () => settings.onRunnerRestart?.(spec.id),
     });
   }

@@ -12,7 +12,7 @@ import { DEFAULT_CHUNK_WINDOW_MS } from "../base/chunk-timing.js";
 import { StreamTracker } from "../serving/stream-tracker.js";
 import type { ModelRegistry } from "../models/registry.js";
 import { AdmittedEngine } from "../serving/admission.js";
-import { newStateDir, removeOrphanedStateDirs, removeStateDir } from "../engines/llama/state-dirs.js";
+import { newStateDir, removeOrphanedStateDirs, removeStateDir } from "../engines/state-dirs.js";
 import { isUpstreamSource } from "../engines/upstream/upstream-spec.js";
 import { defaultDataDir } from "../files/data-dir.js";
 import { chooseLocalEngine, engineForModel, type EngineChoiceSettings } from "./engine-choice.js";
@@ -61,11 +61,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const local = { slots: parallel, queueSize: options.queueSize ?? DEFAULTS.queuePerSlot * parallel, queueTimeoutMs };
   // An upstream engine batches on its own hardware; admission here only bounds what we hold open.
   const upstream = { slots: DEFAULTS.upstreamSlots, queueSize: options.queueSize ?? DEFAULTS.upstreamQueue, queueTimeoutMs };
-  // Saved KV states of cached contents: this server's own directory, made (mode 0700) by the
-  // runner that saves the first state and removed when the server closes. A server that never
-  // saves one leaves nothing behind; one killed before it could clean up leaves its directory to
-  // the next server started on the machine (see state-dirs). The random name is known only to
-  // this server and its runners (it travels over IPC, not argv).
+  // Saved KV states of cached contents: this server's own directory, made (mode 0700) when the
+  // first state is saved and removed when the server closes. A server that never saves one leaves
+  // nothing behind; one killed before it could clean up leaves its directory to the next server
+  // started on the machine (see state-dirs). The node-llama-cpp runners get the name over IPC; a
+  // llama-server has it on its command line, so states go in only while the directory is this
+  // user's own (see llama-server/slot-states).
   const stateParent = options.cacheDir ?? os.tmpdir();
   const orphans = await removeOrphanedStateDirs(stateParent);
   if (orphans.length > 0) logger.info({ removed: orphans, dir: stateParent }, "removed cached-content state directories of servers no longer running");

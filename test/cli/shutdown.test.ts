@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { GoogleGenAI } from "@google/genai";
 import { describe, expect, it } from "vitest";
-import { machineTag } from "../../src/engines/llama/state-dirs.js";
+import { machineTag } from "../../src/engines/state-dirs.js";
 import { spawnServer } from "../support/process.js";
 import { metricValue, waitFor } from "../support/server.js";
 import { postStream, readEvents, storyRequest } from "../support/sse.js";

@@ -1,3 +1,6 @@
+import { readdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import OpenAI from "openai";
 import { GoogleGenAI, Type } from "@google/genai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -195,6 +198,40 @@ describe.skipIf(!llamaServerBinary)("the llama-server engine", () => {
     const next = await ai.models.generateContent({ model: CHAT_MODEL_ID, contents: question, config: { ...greedy, maxOutputTokens: 5 } });
     expect(next.text!.length).toBeGreaterThan(0);
     expect(generation().pid).not.toBe(victim.pid);
+  });
+
+  it("keeps a cached content's state in a file, which a new llama-server restores after a crash", async () => {
+    // The test server's state dir is a genai-local-kv-* directory in the temp dir.
+    const stateFiles = (): string[] =>
+      readdirSync(os.tmpdir())
+        .filter((dir) => dir.startsWith("genai-local-kv-"))
+        .flatMap((dir) => {
+          try {
+            return readdirSync(path.join(os.tmpdir(), dir)).map((name) => `${dir}/${name}`);
+          } catch {
+            return []; // gone meanwhile, or another user's
+          }
+        })
+        .filter((name) => name.endsWith(".kv"));
+    const before = stateFiles();
+    const contents = [{ role: "user", parts: [{ text: "My name is Ada and I live in Rome. I keep bees." }] }, { role: "model", parts: [{ text: "Noted." }] }];
+    const cache = await ai.caches.create({ model: CHAT_MODEL_ID, config: { contents, systemInstruction: "You are terse." } });
+    const [file] = stateFiles().filter((name) => !before.includes(name));
+    expect(file).toBeDefined();
+    const ask = () => ai.models.generateContent({ model: CHAT_MODEL_ID, contents: "Where do I live?", config: { ...greedy, maxOutputTokens: 12, cachedContent: cache.name } });
+    const first = await ask();
+    expect(first.usageMetadata?.cachedContentTokenCount).toBe(cache.usageMetadata?.totalTokenCount);
+
+    // A new llama-server holds no slot and no prompt cache: what it reuses can only come from the file.
+    const victim = generation();
+    process.kill(victim.pid, "SIGKILL");
+    await waitFor(async () => generation() !== undefined && generation().pid !== victim.pid && (await fetch(`http://127.0.0.1:${generation().port}/health`).then((r) => r.ok, () => false)), 60_000);
+    const after = await ask();
+    expect(after.usageMetadata?.cachedContentTokenCount).toBe(cache.usageMetadata?.totalTokenCount);
+    expect(after.text).toBe(first.text);
+
+    await ai.caches.delete({ name: cache.name! });
+    await waitFor(async () => !stateFiles().includes(file!));
   });
 
   it("ends its llama-servers when the server closes", async () => {

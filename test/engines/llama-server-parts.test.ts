@@ -89,10 +89,10 @@ describe("llama-server's arguments", () => {
   const facts = { trainContext: 8192, hasChatTemplate: true, hasPooling: false, description: "m.gguf (m, llama)" };
   const model = { id: "m", modelPath: "/m.gguf", parallel: 4, threads: 2, contextSize: 2048 };
 
-  it("gives each slot the per-stream context, flash attention off on the CPU", () => {
-    const args = generationArgs(model, facts);
-    expect(args.join(" ")).toBe("-m /m.gguf --alias m -np 4 -c 8192 -t 2 -fa off --metrics --no-webui");
-    expect(generationArgs({ ...model, contextSize: 100_000, threads: undefined }, facts).join(" ")).toContain("-np 4 -c 32768 -fa off");
+  it("gives each slot the per-stream context, flash attention off on the CPU, slot states saved in the state dir", () => {
+    const args = generationArgs(model, facts, "/state");
+    expect(args.join(" ")).toBe("-m /m.gguf --alias m -np 4 -c 8192 -t 2 -fa off --metrics --slot-save-path /state --no-webui");
+    expect(generationArgs({ ...model, contextSize: 100_000, threads: undefined }, facts, "/state").join(" ")).toContain("-np 4 -c 32768 -fa off");
   });
 
   it("embeds a whole text in one batch, at the last token when the model has no pooling, unnormalised", () => {

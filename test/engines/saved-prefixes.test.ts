@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { LlamaEngine } from "../../src/engines/llama/llama-engine.js";
-import { machineTag } from "../../src/engines/llama/state-dirs.js";
+import { machineTag } from "../../src/engines/state-dirs.js";
 import { modelsDir } from "../support/server.js";
 
 /** This process's state directories under the system's temp dir, and the files in them. */

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
-import { startTestServer, waitFor } from "../support/server.js";
+import { onLlamaServer, startTestServer, waitFor } from "../support/server.js";
 
 // Context caching through @google/genai. One sequence (parallel 1), so which KV prefix the model
 // holds is known: a short unrelated request evicts it, and the next cached request must restore
@@ -159,7 +159,8 @@ describe("context caching", () => {
       config: { ...greedy, systemInstruction: "A story about birds." },
     });
     expect(withCache.usage?.cachedContentTokenCount).toBe(cachedTokens);
-    expect(inFull.usage?.cachedContentTokenCount ?? 0).toBeLessThan(3); // at most BOS and a leading space were held
+    // llama-server also reuses a prefix it has seen from its in-memory prompt cache, as Google's implicit caching does.
+    if (!onLlamaServer) expect(inFull.usage?.cachedContentTokenCount ?? 0).toBeLessThan(3); // at most BOS and a leading space were held
     expect(withCache.usage?.promptTokenCount).toBe(inFull.usage?.promptTokenCount);
     expect(withCache.text.length).toBeGreaterThan(0);
     expect(withCache.text).toBe(inFull.text);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { repoRoot } from "./server.js";
+import { llamaServerBinary } from "./llama-server.js";
+import { onLlamaServer, repoRoot } from "./server.js";
 
 export interface Finished {
   code: number | null;
@@ -59,9 +60,11 @@ function collect(child: ChildProcess, timeoutMs: number): Promise<Finished> {
 export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
   // The tiny story model unless the test names its models (the CLI's own default is the chat model).
   const models = args.some((a) => a === "--model" || a === "--upstream") ? [] : ["--model", "stories-260k=stories260K.gguf"];
+  // GENAI_LOCAL_TEST_ENGINE=llama-server: the CLI finds the binary as a user's does, under --engine auto (an env a test gives wins).
+  const engine = onLlamaServer ? { GENAI_LOCAL_LLAMA_SERVER: llamaServerBinary } : {};
   const child = spawn(process.execPath, ["dist/cli/main.js", "serve", "--port", "0", "--threads", "1", ...models, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...engine, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

@@ -33,6 +33,11 @@ export interface TestServerOptions {
   llamaServer?: string;
 }
 
+/** GENAI_LOCAL_TEST_ENGINE: the engine the test servers run their GGUF models on (see startTestServer). */
+export const testEngine = process.env.GENAI_LOCAL_TEST_ENGINE as TestServerOptions["engine"];
+/** Whether the suite runs on the llama-server engine, for the few assertions that differ there (docs/engines.md, "Known differences"). */
+export const onLlamaServer = testEngine === "llama-server";
+
 /** The tiny story model most tests run on: fast, no chat template. */
 export const STORIES_MODEL = "stories-260k=stories260K.gguf";
 /** The real chat model (ChatML) the judges also run on, where behaviour depends on a chat model. */
@@ -60,9 +65,11 @@ export function startTestServer(options: TestServerOptions = {}): Promise<Runnin
     files: { dataDir: path.join(os.tmpdir(), `genai-local-test-data-${process.pid}-${randomUUID()}`), ...options.files },
     live: options.live,
     tls: options.tls,
-    // GENAI_LOCAL_TEST_ENGINE=llama-server runs a suite on the llama-server engine (binary: see support/llama-server.ts).
-    engine: options.engine ?? (process.env.GENAI_LOCAL_TEST_ENGINE as TestServerOptions["engine"]),
-    llamaServer: options.llamaServer ?? (process.env.GENAI_LOCAL_TEST_ENGINE ? llamaServerBinary : undefined),
+    // GENAI_LOCAL_TEST_ENGINE=llama-server runs a suite on the llama-server engine (binary: see
+    // support/llama-server.ts) as `--engine auto` with a binary does for a user: a model naming a
+    // node-llama-cpp chat wrapper stays on node-llama-cpp (--engine llama-server would refuse it).
+    engine: options.engine ?? (onLlamaServer ? "auto" : testEngine),
+    llamaServer: options.llamaServer ?? (testEngine ? llamaServerBinary : undefined),
     logLevel: process.env.GENAI_LOCAL_TEST_LOG_LEVEL ?? "silent",
   });
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { ApiError } from "../../base/api-error.js";
 import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, SavedPrefix, PromptInput, Occupancy } from "../engine.js";
 import { EngineError } from "../engine.js";
@@ -9,11 +8,16 @@ import { embeddingArgs, generationArgs, slotContext, type LlamaServerModel } fro
 import { LlamaServerProcess, type ProcessExit } from "./server-process.js";
 import { ServerEndpoints } from "./server-endpoints.js";
 import { limitTopLogprobs, nativeFields, wellFormed, wellFormedPrompt, wellFormedText } from "./native-fields.js";
+import { SlotStates, type SlotLease } from "./slot-states.js";
 
 export const ENGINE_NAME = "llama-server";
 
 export interface LlamaServerEngineOptions extends LlamaServerModel {
   binary: string;
+  /** Pin its llama-servers (every thread) to this CPU (see cpuForRunner). */
+  cpu?: number;
+  /** Where cached contents' KV states are saved (the server's state dir); one of the engine's own when absent. */
+  stateDir?: string;
   /** Called when the generation server died and a new one is being started. */
   onRestart?: (exit: ProcessExit) => void;
 }
@@ -47,12 +51,14 @@ export class LlamaServerEngine implements Engine {
   private embedding: Promise<Running> | undefined;
   private closing = false;
   private active = 0;
+  private readonly states: SlotStates;
 
   private constructor(
     private readonly options: LlamaServerEngineOptions,
     private readonly facts: ModelFacts,
   ) {
     const context = slotContext(options, facts);
+    this.states = new SlotStates(options.parallel, options.stateDir);
     this.info = {
       id: options.id,
       displayName: options.id,
@@ -80,7 +86,7 @@ export class LlamaServerEngine implements Engine {
   }
 
   private generationServer(): Promise<Running> {
-    this.generation ??= this.launch("generation", generationArgs(this.options, this.facts));
+    this.generation ??= this.launch("generation", generationArgs(this.options, this.facts, this.states.dir));
     return this.generation;
   }
 
@@ -91,7 +97,8 @@ export class LlamaServerEngine implements Engine {
 
   private launch(role: "generation" | "embedding", args: string[]): Promise<Running> {
     const label = `${this.options.id}${role === "embedding" ? " (embeddings)" : ""}`;
-    const started = LlamaServerProcess.start({ binary: this.options.binary, args, label }).then((process) => {
+    const start = (): Promise<LlamaServerProcess> => LlamaServerProcess.start({ binary: this.options.binary, args, label, cpu: this.options.cpu });
+    const started = (role === "generation" ? this.states.whileStarting(start) : start()).then((process) => {
       const upstream = new OpenAiUpstreamEngine(
         { id: this.options.id, baseUrl: `${process.baseUrl}/v1`, model: this.options.id, reasoning: "llama-server", completions: true },
         // A local child either answers or has died (which ends the stream at once): no read timeout.
@@ -119,6 +126,7 @@ export class LlamaServerEngine implements Engine {
       return;
     }
     if (this.generation === started) this.generation = undefined;
+    this.states.forgetSlots();
     if (this.closing) return;
     this.options.onRestart?.(exit);
     // Started again now, so the next request finds it loading or ready; a failure waits for that request.
@@ -175,17 +183,22 @@ export class LlamaServerEngine implements Engine {
     const running = await this.generationServer();
     request.signal?.throwIfAborted();
     this.active++;
+    let lease: SlotLease | undefined;
     try {
       // A model without a chat template continues plain text, as a raw prompt does (through /v1/completions).
       const plain = this.isPlain(request.prompt);
       const asked = plain && !request.prompt.raw ? { ...request, prompt: { ...request.prompt, raw: true } } : request;
       const native = nativeFields(wellFormed(asked), plain);
+      // A cached content's prompt goes to a slot holding its saved state (restored from its file if need be).
+      lease = await this.states.lease(running.endpoints, request.prompt.savedPrefix);
+      if (lease.slot !== undefined) native.fields.id_slot = lease.slot;
       const events = running.upstream.generate(native.request, native.fields);
       yield* plain ? limitTopLogprobs(events, request.sampling.logprobs) : events;
     } catch (error) {
       if (request.signal?.aborted) return;
       throw await this.crashOr(running, error);
     } finally {
+      lease?.release();
       this.active--;
     }
   }
@@ -211,10 +224,8 @@ export class LlamaServerEngine implements Engine {
   }
 
   /**
-   * A cached content's prefix is evaluated into llama-server's prompt cache, which later prompts
-   * starting with it reuse (llama-server keeps prompt caches in memory, up to its --cache-ram);
-   * the prompts that name it still carry the whole prefix, so an evicted cache costs time, never
-   * correctness.
+   * A cached content's prefix is evaluated into a slot whose state is then saved to a file in the
+   * state dir (see SlotStates), so it survives llama-server's own cache evicting it.
    */
   async savePrefix(prompt: PromptInput): Promise<SavedPrefix> {
     const running = await this.generationServer();
@@ -224,13 +235,12 @@ export class LlamaServerEngine implements Engine {
       if (tokens >= this.info.inputTokenLimit) {
         throw new ApiError("INVALID_ARGUMENT", `The cached content has ${tokens} tokens; this model's context of ${this.info.inputTokenLimit} tokens leaves no room for a prompt after it.`);
       }
-      await running.endpoints.evaluate(text);
-      return { id: randomUUID(), tokens };
+      return { id: await this.states.save(running.endpoints, text, tokens), tokens };
     });
   }
 
-  async dropSavedPrefix(): Promise<void> {
-    // Nothing is held for it: llama-server's prompt cache evicts on its own.
+  async dropSavedPrefix(id: string): Promise<void> {
+    await this.states.drop(id);
   }
 
   occupancy(): Occupancy {
@@ -249,5 +259,6 @@ export class LlamaServerEngine implements Engine {
         await clients;
       }),
     );
+    await this.states.close();
   }
 }

@@ -32,9 +32,10 @@ function flashAttention(mode: FlashAttention | undefined): string {
 
 /**
  * The generation server's arguments: one slot per stream, each with the whole per-stream
- * context (llama-server splits `-c` between its slots), metrics for /metrics and the tests.
+ * context (llama-server splits `-c` between its slots), metrics for /metrics and the tests,
+ * and where slot states (cached contents) are saved.
  */
-export function generationArgs(model: LlamaServerModel, facts: ModelFacts): string[] {
+export function generationArgs(model: LlamaServerModel, facts: ModelFacts, stateDir: string): string[] {
   return [
     "-m", model.modelPath,
     "--alias", model.id,
@@ -43,6 +44,7 @@ export function generationArgs(model: LlamaServerModel, facts: ModelFacts): stri
     ...(model.threads === undefined ? [] : ["-t", String(model.threads)]),
     "-fa", flashAttention(model.flashAttention),
     "--metrics",
+    "--slot-save-path", stateDir,
     "--no-webui",
   ];
 }

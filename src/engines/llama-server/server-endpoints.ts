@@ -5,7 +5,8 @@ import { toChatMessages } from "../upstream/openai-messages.js";
 
 /**
  * llama-server's own endpoints beside the OpenAI wire: /tokenize and /apply-template for
- * countTokens, /completion with n_predict 0 to evaluate a prompt into its cache.
+ * countTokens, /completion with n_predict 0 to evaluate a prompt into a slot, /slots to save and
+ * restore a slot's state (cached contents).
  */
 export class ServerEndpoints {
   // A connection per request, as for generation (see LlamaServerEngine.launch).
@@ -53,9 +54,26 @@ export class ServerEndpoints {
     return text;
   }
 
-  /** Evaluates a prompt into a slot and the server's prompt cache, generating nothing. */
-  async evaluate(text: string): Promise<void> {
-    await this.post("/completion", { prompt: text, n_predict: 0, cache_prompt: true });
+  /** Evaluates a prompt into slot `slot`, generating nothing. */
+  async evaluate(text: string, slot: number): Promise<void> {
+    await this.post("/completion", { prompt: text, n_predict: 0, cache_prompt: true, id_slot: slot });
+  }
+
+  /** The slots not working on a request now. */
+  async idleSlots(): Promise<number[]> {
+    const slots = await this.post<{ id: number; is_processing: boolean }[]>("/slots");
+    return slots.filter((slot) => !slot.is_processing).map((slot) => slot.id);
+  }
+
+  /** Saves the slot's KV state and tokens as `filename` in the --slot-save-path directory; returns the tokens saved. */
+  async saveSlot(slot: number, filename: string): Promise<number> {
+    const { n_saved: saved } = await this.post<{ n_saved: number }>(`/slots/${slot}?action=save`, { filename });
+    return saved;
+  }
+
+  /** Loads a state saveSlot wrote into the slot (llama-server waits until the slot is free). */
+  async restoreSlot(slot: number, filename: string): Promise<void> {
+    await this.post(`/slots/${slot}?action=restore`, { filename });
   }
 
   async close(): Promise<void> {

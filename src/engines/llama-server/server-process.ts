@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { request } from "undici";
 import { EngineError } from "../engine.js";
 import { findExecutable } from "../executables.js";
+import { usableTaskset } from "../llama/cpu-affinity.js";
 
 export interface ProcessExit {
   code: number | null;
@@ -18,6 +19,8 @@ export interface ServerProcessOptions {
   label: string;
   /** Longest wait for the model to load and /health to answer 200. */
   startTimeoutMs?: number;
+  /** Pin the process (all its threads) to this CPU with `taskset`, as a one-thread node-llama-cpp runner is (see cpu-affinity). */
+  cpu?: number;
 }
 
 /** Every llama-server this process started and has not seen exit: ended when this process exits. */
@@ -85,10 +88,13 @@ export class LlamaServerProcess {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const args = [...options.args, "--host", "127.0.0.1", "--port", String(port)];
+      // Found and tried once per process, when cpuForRunner chose the CPU; taskset and setpriv exec, so the pid is llama-server's.
+      const taskset = options.cpu === undefined ? undefined : usableTaskset(options.cpu);
+      const [command, ...rest] = taskset ? [taskset, "--cpu-list", String(options.cpu), options.binary, ...args] : [options.binary, ...args];
       // Its own process group: a terminal's Ctrl-C reaches the server, which then ends its children.
       const child = SETPRIV
-        ? spawn(SETPRIV, ["--pdeathsig", "KILL", "--", options.binary, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true })
-        : spawn(options.binary, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+        ? spawn(SETPRIV, ["--pdeathsig", "KILL", "--", command!, ...rest], { stdio: ["ignore", "pipe", "pipe"], detached: true })
+        : spawn(command!, rest, { stdio: ["ignore", "pipe", "pipe"], detached: true });
       const started = new LlamaServerProcess(child, port, options.label);
       try {
         await started.waitUntilHealthy(options.startTimeoutMs ?? 300_000);

@@ -4,7 +4,7 @@ import { mkdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
-import { newStateDir, removeStateDir } from "./state-dirs.js";
+import { newStateDir, removeStateDir } from "../state-dirs.js";
 import type { SequencePool } from "./sequence-pool.js";
 
 /** Ids are made here; anything else is never joined into a path. */

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { lstat, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { randomId } from "../../base/random-id.js";
+import { randomId } from "../base/random-id.js";
 
 /**
  * Where a server keeps the saved KV states of its cached contents: a directory of its own,
