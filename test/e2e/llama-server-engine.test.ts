@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
@@ -6,7 +6,7 @@ import { GoogleGenAI, Type } from "@google/genai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../src/cli/serve.js";
 import { CHAT_MODEL, CHAT_MODEL_ID, STORIES_MODEL, startTestServer, waitFor } from "../support/server.js";
-import { busySlots, childServers, isRunning, llamaServerBinary, SKIP_REASON } from "../support/llama-server.js";
+import { askChild, busySlots, childServers, isRunning, llamaServerBinary, SKIP_REASON } from "../support/llama-server.js";
 
 // The llama-server engine through real clients, on the real chat model (SmolLM2, greedy where the
 // test reads the words) and the template-less story model. Needs a llama-server binary.
@@ -30,6 +30,8 @@ describe.skipIf(!llamaServerBinary)("the llama-server engine", () => {
 
   it("starts one llama-server per model, and streams through @google/genai with usage", async () => {
     expect(childServers().map((child) => child.model).sort()).toEqual([CHAT_MODEL_ID, "stories-260k"]);
+    // Each listens on a Unix socket in a directory of its own that only this user can enter.
+    for (const { socketPath } of childServers()) expect(statSync(path.dirname(socketPath)).mode & 0o777).toBe(0o700);
     const stream = await ai.models.generateContentStream({ model: CHAT_MODEL_ID, contents: question, config: greedy });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
@@ -174,10 +176,10 @@ describe.skipIf(!llamaServerBinary)("the llama-server engine", () => {
     });
     const reader = response.body!.getReader();
     await reader.read();
-    const { port } = generation();
-    expect(await busySlots(port)).toBe(1);
+    const { socketPath } = generation();
+    expect(await busySlots(socketPath)).toBe(1);
     controller.abort();
-    await waitFor(async () => (await busySlots(port)) === 0, 10_000);
+    await waitFor(async () => (await busySlots(socketPath)) === 0, 10_000);
   });
 
   it("ends a stream with an error event when its llama-server is killed, and serves the next request", async () => {
@@ -225,7 +227,7 @@ describe.skipIf(!llamaServerBinary)("the llama-server engine", () => {
     // A new llama-server holds no slot and no prompt cache: what it reuses can only come from the file.
     const victim = generation();
     process.kill(victim.pid, "SIGKILL");
-    await waitFor(async () => generation() !== undefined && generation().pid !== victim.pid && (await fetch(`http://127.0.0.1:${generation().port}/health`).then((r) => r.ok, () => false)), 60_000);
+    await waitFor(async () => generation() !== undefined && generation().pid !== victim.pid && (await askChild(generation().socketPath, "/health"))?.status === 200, 60_000);
     const after = await ask();
     expect(after.usageMetadata?.cachedContentTokenCount).toBe(cache.usageMetadata?.totalTokenCount);
     expect(after.text).toBe(first.text);
@@ -239,6 +241,7 @@ describe.skipIf(!llamaServerBinary)("the llama-server engine", () => {
     expect(children.length).toBeGreaterThanOrEqual(2);
     await server.close();
     for (const child of children) expect(isRunning(child.pid)).toBe(false);
+    for (const child of children) expect(existsSync(path.dirname(child.socketPath))).toBe(false);
     server = undefined as unknown as RunningServer;
   });
 });

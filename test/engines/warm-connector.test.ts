@@ -43,7 +43,7 @@ afterEach(async () => {
 
 async function setUp(options: { maxIdleMs: number; keepWarmMs: number }) {
   const server = await closingServer();
-  const warm: WarmConnector = warmConnector({ spares: 2, connectTimeoutMs: 1_000, ...options });
+  const warm: WarmConnector = warmConnector({ spares: 2, connect: { timeout: 1_000 }, ...options });
   const agent = new Agent({ connect: warm.connect, pipelining: 0 });
   cleanup.push(server.close, () => agent.close(), async () => warm.close());
   /** The ms between the server accepting the connection and the request being sent. */

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { Agent, request } from "undici";
 
 /**
  * The llama-server binary the engine tests run: GENAI_LOCAL_TEST_LLAMA_SERVER (CI's, which leaves every
@@ -11,7 +12,8 @@ export interface ChildServer {
   pid: number;
   /** --alias: the model id it serves. */
   model: string;
-  port: number;
+  /** --host: the Unix socket it listens on. */
+  socketPath: string;
   embeddings: boolean;
 }
 
@@ -23,7 +25,7 @@ export function childServers(): ChildServer[] {
     const [pid, ppid, stat, ...args] = line.trim().split(/\s+/);
     if (Number(ppid) !== process.pid || !args[0]?.endsWith("llama-server") || stat?.startsWith("Z")) continue;
     const value = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
-    children.push({ pid: Number(pid), model: value("--alias") ?? "", port: Number(value("--port")), embeddings: args.includes("--embeddings") });
+    children.push({ pid: Number(pid), model: value("--alias") ?? "", socketPath: value("--host") ?? "", embeddings: args.includes("--embeddings") });
   }
   return children;
 }
@@ -38,8 +40,21 @@ export function isRunning(pid: number): boolean {
   }
 }
 
+/** GET `path` of the llama-server listening on `socketPath`: its status and JSON body, or undefined when it does not answer. */
+export async function askChild(socketPath: string, path: string): Promise<{ status: number; body: unknown } | undefined> {
+  const agent = new Agent({ connect: { socketPath } });
+  try {
+    const response = await request(`http://localhost${path}`, { dispatcher: agent });
+    return { status: response.statusCode, body: await response.body.json() };
+  } catch {
+    return undefined;
+  } finally {
+    await agent.close();
+  }
+}
+
 /** The generation slots llama-server is working on (its /slots endpoint). */
-export async function busySlots(port: number): Promise<number> {
-  const slots = (await (await fetch(`http://127.0.0.1:${port}/slots`)).json()) as { is_processing: boolean }[];
+export async function busySlots(socketPath: string): Promise<number> {
+  const slots = (await askChild(socketPath, "/slots"))?.body as { is_processing: boolean }[];
   return slots.filter((slot) => slot.is_processing).length;
 }

@@ -105,9 +105,9 @@ export class LlamaServerEngine implements Engine {
         // A request sent on a reused connection was now and then dropped by llama-server ("other side
         // closed") in the tests, so each gets a new one, opened ahead of need (one per slot) so that
         // the connect stays out of time to first token.
-        { connectMs: 5_000, readMs: 0, noKeepAlive: true, warmConnections: this.options.parallel },
+        { connectMs: 5_000, readMs: 0, noKeepAlive: true, warmConnections: this.options.parallel, socketPath: process.socketPath },
       );
-      const running: Running = { process, upstream, endpoints: new ServerEndpoints(process.baseUrl, label) };
+      const running: Running = { process, upstream, endpoints: new ServerEndpoints(process.baseUrl, process.socketPath, label) };
       void process.exited.then((exit) => this.onExit(role, started, running, exit));
       return running;
     });

@@ -9,14 +9,17 @@ import { toChatMessages } from "../upstream/openai-messages.js";
  * restore a slot's state (cached contents).
  */
 export class ServerEndpoints {
-  // A connection per request, as for generation (see LlamaServerEngine.launch).
-  private readonly agent = new Agent({ connect: { timeout: 5_000 }, pipelining: 0 });
+  private readonly agent: Agent;
 
   constructor(
     private readonly baseUrl: string,
+    socketPath: string,
     /** What the server serves, for messages. */
     private readonly label: string,
-  ) {}
+  ) {
+    // A connection per request, as for generation (see LlamaServerEngine.launch).
+    this.agent = new Agent({ connect: { timeout: 5_000, socketPath }, pipelining: 0 });
+  }
 
   private async post<T>(path: string, body?: object): Promise<T> {
     let response: Awaited<ReturnType<typeof request>>;

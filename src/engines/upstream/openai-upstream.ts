@@ -19,6 +19,8 @@ export interface UpstreamTimeouts {
   noKeepAlive?: boolean;
   /** With noKeepAlive: connections opened ahead of need, so a request does not wait for its connect (see warmConnector). */
   warmConnections?: number;
+  /** Connect to this Unix socket instead of the base URL's host and port (a llama-server child of ours). */
+  socketPath?: string;
 }
 
 const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
@@ -44,9 +46,10 @@ export class OpenAiUpstreamEngine implements Engine {
     private readonly timeouts: UpstreamTimeouts = DEFAULT_TIMEOUTS,
   ) {
     const warm = timeouts.noKeepAlive && timeouts.warmConnections ? timeouts.warmConnections : 0;
-    this.warm = warm > 0 ? warmConnector({ spares: warm, maxIdleMs: WARM_MAX_IDLE_MS, keepWarmMs: KEEP_WARM_MS, connectTimeoutMs: timeouts.connectMs }) : undefined;
+    const connect = { timeout: timeouts.connectMs, ...(timeouts.socketPath ? { socketPath: timeouts.socketPath } : {}) };
+    this.warm = warm > 0 ? warmConnector({ spares: warm, maxIdleMs: WARM_MAX_IDLE_MS, keepWarmMs: KEEP_WARM_MS, connect }) : undefined;
     this.agent = new Agent({
-      connect: this.warm?.connect ?? { timeout: timeouts.connectMs },
+      connect: this.warm?.connect ?? connect,
       bodyTimeout: timeouts.readMs,
       headersTimeout: timeouts.readMs,
       ...(timeouts.noKeepAlive ? { pipelining: 0 } : { keepAliveTimeout: 30_000 }),

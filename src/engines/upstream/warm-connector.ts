@@ -8,7 +8,8 @@ export interface WarmConnectorOptions {
   maxIdleMs: number;
   /** Spares are kept fresh for this long after the last request, then left to lapse. */
   keepWarmMs: number;
-  connectTimeoutMs: number;
+  /** How to connect: undici's connector options (its timeout, a Unix socket's path). */
+  connect: buildConnector.BuildOptions;
 }
 
 interface Spare {
@@ -32,7 +33,7 @@ export interface WarmConnector {
  * long as requests keep coming; a server left alone gets no connections.
  */
 export function warmConnector(options: WarmConnectorOptions): WarmConnector {
-  const plain = buildConnector({ timeout: options.connectTimeoutMs });
+  const plain = buildConnector(options.connect);
   const spares: Spare[] = [];
   let opening = 0;
   let closed = false;
