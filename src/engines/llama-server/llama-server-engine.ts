@@ -105,8 +105,9 @@ export class LlamaServerEngine implements Engine {
         { id: this.options.id, baseUrl: `${process.baseUrl}/v1`, model: this.options.id, reasoning: "llama-server", completions: true },
         // A local child either answers or has died (which ends the stream at once): no read timeout.
         // A request sent on a reused connection was now and then dropped by llama-server ("other side
-        // closed") in the tests; a loopback connect per request costs far less than a token.
-        { connectMs: 5_000, readMs: 0, noKeepAlive: true },
+        // closed") in the tests, so each gets a new one, opened ahead of need (one per slot) so that
+        // the connect stays out of time to first token.
+        { connectMs: 5_000, readMs: 0, noKeepAlive: true, warmConnections: this.options.parallel },
       );
       const running: Running = { process, upstream, endpoints: new ServerEndpoints(process.baseUrl, label) };
       void process.exited.then((exit) => this.onExit(role, started, running, exit));
@@ -272,8 +273,10 @@ export class LlamaServerEngine implements Engine {
     await Promise.all(
       servers.map(async (running) => {
         if (!running) return;
+        // Clients first: their warm connections go at once, since llama-server waits for open connections when it stops.
+        const clients = closeClients(running);
         await running.process.kill();
-        await closeClients(running);
+        await clients;
       }),
     );
     await this.states.close();

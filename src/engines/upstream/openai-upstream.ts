@@ -9,6 +9,7 @@ import { upstreamEvents } from "./openai-stream.js";
 import { transportError, upstreamError } from "./upstream-errors.js";
 import type { ChatCompletionRequestBody, CompletionRequestBody, EmbeddingList, OpenAiResponseFormat, UpstreamModelList } from "./openai-wire.js";
 import { environment } from "../../base/config.js";
+import { warmConnector, type WarmConnector } from "./warm-connector.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -16,9 +17,15 @@ export interface UpstreamTimeouts {
   readMs: number;
   /** A new connection per request (undici's pipelining 0), for an upstream that drops reused ones. */
   noKeepAlive?: boolean;
+  /** With noKeepAlive: connections opened ahead of need, so a request does not wait for its connect (see warmConnector). */
+  warmConnections?: number;
 }
 
 const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
+/** llama-server (cpp-httplib) closes a connection that brings no request within 5 s. */
+const WARM_MAX_IDLE_MS = 2_000;
+/** Connections are kept warm this long after the last request. */
+const KEEP_WARM_MS = 60_000;
 
 /**
  * A model whose generation runs on a remote OpenAI-compatible engine (vLLM, SGLang,
@@ -29,14 +36,17 @@ const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 }
 export class OpenAiUpstreamEngine implements Engine {
   readonly info: ModelInfo;
   private readonly agent: Agent;
+  private readonly warm: WarmConnector | undefined;
   private inFlight = 0;
 
   constructor(
     private readonly spec: UpstreamSpec,
     private readonly timeouts: UpstreamTimeouts = DEFAULT_TIMEOUTS,
   ) {
+    const warm = timeouts.noKeepAlive && timeouts.warmConnections ? timeouts.warmConnections : 0;
+    this.warm = warm > 0 ? warmConnector({ spares: warm, maxIdleMs: WARM_MAX_IDLE_MS, keepWarmMs: KEEP_WARM_MS, connectTimeoutMs: timeouts.connectMs }) : undefined;
     this.agent = new Agent({
-      connect: { timeout: timeouts.connectMs },
+      connect: this.warm?.connect ?? { timeout: timeouts.connectMs },
       bodyTimeout: timeouts.readMs,
       headersTimeout: timeouts.readMs,
       ...(timeouts.noKeepAlive ? { pipelining: 0 } : { keepAliveTimeout: 30_000 }),
@@ -183,6 +193,7 @@ export class OpenAiUpstreamEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    this.warm?.close();
     await this.agent.close();
   }
 }
