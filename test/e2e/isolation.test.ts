@@ -47,7 +47,11 @@ describe("a model runner that crashes", () => {
       if (onLlamaServer) {
         // llama-server refuses what aborts node-llama-cpp, and keeps serving: its process is killed instead.
         expect(crasher.status).toBe(400);
-        process.kill(childServers().find((child) => child.model === "tinystories-656k" && !child.embeddings)!.pid, "SIGKILL");
+        const generation = () => childServers().find((child) => child.model === "tinystories-656k" && !child.embeddings);
+        const killed = generation()!.pid;
+        process.kill(killed, "SIGKILL");
+        // Until its restart has begun, as the crasher's 500 ensures on node-llama-cpp: the next attempt's victim is served by the new one.
+        await waitFor(async () => (generation()?.pid ?? killed) !== killed, 10_000);
       } else {
         expect(crasher.status).toBe(500);
         expect((await crasher.json()).error.status).toBe("INTERNAL");
