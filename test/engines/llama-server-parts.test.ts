@@ -96,8 +96,8 @@ describe("llama-server's arguments", () => {
   });
 
   it("embeds a whole text in one batch, at the last token when the model has no pooling, unnormalised", () => {
-    expect(embeddingArgs(model, facts).join(" ")).toBe("-m /m.gguf --alias m --embeddings --pooling last --embd-normalize -1 --cache-ram 0 -np 1 -c 2048 -b 2048 -ub 2048 -t 2 -fa off --no-webui");
-    expect(embeddingArgs(model, { ...facts, hasPooling: true })).not.toContain("--pooling");
+    expect(embeddingArgs(model, facts, "/state").join(" ")).toBe("-m /m.gguf --alias m --embeddings --pooling last --embd-normalize -1 --cache-ram 0 -np 1 -c 2048 -b 2048 -ub 2048 -t 2 -fa off --slot-save-path /state --no-webui");
+    expect(embeddingArgs(model, { ...facts, hasPooling: true }, "/state")).not.toContain("--pooling");
   });
 });
 

@@ -51,6 +51,8 @@ export class LlamaServerEngine implements Engine {
   private embedding: Promise<Running> | undefined;
   private closing = false;
   private active = 0;
+  /** The embedding requests, one after another (see embed). */
+  private embeddings: Promise<unknown> = Promise.resolve();
   private readonly states: SlotStates;
 
   private constructor(
@@ -91,14 +93,14 @@ export class LlamaServerEngine implements Engine {
   }
 
   private embeddingServer(): Promise<Running> {
-    this.embedding ??= this.launch("embedding", embeddingArgs(this.options, this.facts));
+    this.embedding ??= this.launch("embedding", embeddingArgs(this.options, this.facts, this.states.dir));
     return this.embedding;
   }
 
   private launch(role: "generation" | "embedding", args: string[]): Promise<Running> {
     const label = `${this.options.id}${role === "embedding" ? " (embeddings)" : ""}`;
     const start = (): Promise<LlamaServerProcess> => LlamaServerProcess.start({ binary: this.options.binary, args, label, cpu: this.options.cpu });
-    const started = (role === "generation" ? this.states.whileStarting(start) : start()).then((process) => {
+    const started = this.states.whileStarting(start).then((process) => {
       const upstream = new OpenAiUpstreamEngine(
         { id: this.options.id, baseUrl: `${process.baseUrl}/v1`, model: this.options.id, reasoning: "llama-server", completions: true },
         // A local child either answers or has died (which ends the stream at once): no read timeout.
@@ -218,9 +220,27 @@ export class LlamaServerEngine implements Engine {
     return this.guarded(running, async () => (await running.endpoints.tokenize(await this.promptText(running, wellFormedPrompt(prompt), true))).length);
   }
 
+  /**
+   * One text at a time, each in the emptied slot, so every text is evaluated whole as on
+   * node-llama-cpp: llama-server reuses the prefix a text shares with the slot's last one even for
+   * embeddings, and a vector computed so differs in its last digits.
+   */
   async embed(texts: string[]): Promise<Embeddings> {
     const running = await this.embeddingServer();
-    return this.guarded(running, () => running.upstream.embed(texts.map(wellFormedText)));
+    const done = this.embeddings.then(() =>
+      this.guarded(running, async () => {
+        const all: Embeddings = { vectors: [], tokens: 0 };
+        for (const text of texts) {
+          await running.endpoints.eraseSlot(0);
+          const one = await running.upstream.embed([wellFormedText(text)]);
+          all.vectors.push(...one.vectors);
+          all.tokens += one.tokens;
+        }
+        return all;
+      }),
+    );
+    this.embeddings = done.catch(() => {});
+    return done;
   }
 
   /**

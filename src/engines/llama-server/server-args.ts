@@ -55,7 +55,7 @@ export function generationArgs(model: LlamaServerModel, facts: ModelFacts, state
  * A whole text is one batch; a model without pooling of its own is read at its last token, as the
  * node-llama-cpp engine does; vectors come back as computed (not normalised), as Engine.embed promises.
  */
-export function embeddingArgs(model: LlamaServerModel, facts: ModelFacts): string[] {
+export function embeddingArgs(model: LlamaServerModel, facts: ModelFacts, stateDir: string): string[] {
   const context = String(slotContext(model, facts));
   return [
     "-m", model.modelPath,
@@ -69,6 +69,8 @@ export function embeddingArgs(model: LlamaServerModel, facts: ModelFacts): strin
     "-c", context, "-b", context, "-ub", context,
     ...(model.threads === undefined ? [] : ["-t", String(model.threads)]),
     "-fa", flashAttention(model.flashAttention),
+    // Only for /slots/0?action=erase (see LlamaServerEngine.embed): it saves nothing there.
+    "--slot-save-path", stateDir,
     "--no-webui",
   ];
 }

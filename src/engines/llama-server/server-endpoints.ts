@@ -74,6 +74,11 @@ export class ServerEndpoints {
     return saved;
   }
 
+  /** Empties the slot, so that the next prompt there is evaluated whole. */
+  async eraseSlot(slot: number): Promise<void> {
+    await this.post(`/slots/${slot}?action=erase`, {});
+  }
+
   /** Loads a state saveSlot wrote into the slot (llama-server waits until the slot is free). */
   async restoreSlot(slot: number, filename: string): Promise<void> {
     await this.post(`/slots/${slot}?action=restore`, { filename });
