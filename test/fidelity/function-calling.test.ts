@@ -2,7 +2,7 @@ import { FunctionCallingConfigMode, Type, type ApiError as SdkApiError, type Cal
 import { Ajv } from "ajv";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { useGeminiServer } from "../support/server.js";
+import { onLlamaServer, useGeminiServer } from "../support/server.js";
 import { postStream, readEvents } from "../support/sse.js";
 
 const live = useGeminiServer({ parallel: 4 });
@@ -122,7 +122,8 @@ describe("function calling (Gemini)", () => {
         tools: [weatherTool],
         toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.ANY } },
         automaticFunctionCalling: { maximumRemoteCalls: 2 },
-        maxOutputTokens: 100,
+        // llama.cpp's JSON grammar lets the unseeded tiny model spend tokens on whitespace (a call ran out of 100 in about one run of six).
+        maxOutputTokens: onLlamaServer ? 300 : 100,
       },
     });
     await chat.sendMessage({ message: "Weather in Oslo?" });
