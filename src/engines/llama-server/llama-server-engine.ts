@@ -105,9 +105,8 @@ export class LlamaServerEngine implements Engine {
         { id: this.options.id, baseUrl: `${process.baseUrl}/v1`, model: this.options.id, reasoning: "llama-server", completions: true },
         // A local child either answers or has died (which ends the stream at once): no read timeout.
         // A request sent on a reused connection was now and then dropped by llama-server ("other side
-        // closed") in the tests, so each gets a new one, opened ahead of need (one per slot) so that
-        // the connect stays out of time to first token.
-        { connectMs: 5_000, readMs: 0, noKeepAlive: true, warmConnections: this.options.parallel, socketPath: process.socketPath },
+        // closed") in the tests; a connect to its Unix socket costs far less than a token.
+        { connectMs: 5_000, readMs: 0, noKeepAlive: true, socketPath: process.socketPath },
       );
       const running: Running = { process, upstream, endpoints: new ServerEndpoints(process.baseUrl, process.socketPath, label) };
       void process.exited.then((exit) => this.onExit(role, started, running, exit));
@@ -273,10 +272,8 @@ export class LlamaServerEngine implements Engine {
     await Promise.all(
       servers.map(async (running) => {
         if (!running) return;
-        // Clients first: their warm connections go at once, since llama-server waits for open connections when it stops.
-        const clients = closeClients(running);
         await running.process.kill();
-        await clients;
+        await closeClients(running);
       }),
     );
     await this.states.close();

@@ -9,7 +9,6 @@ import { upstreamEvents } from "./openai-stream.js";
 import { transportError, upstreamError } from "./upstream-errors.js";
 import type { ChatCompletionRequestBody, CompletionRequestBody, EmbeddingList, OpenAiResponseFormat, UpstreamModelList } from "./openai-wire.js";
 import { environment } from "../../base/config.js";
-import { warmConnector, type WarmConnector } from "./warm-connector.js";
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -17,17 +16,11 @@ export interface UpstreamTimeouts {
   readMs: number;
   /** A new connection per request (undici's pipelining 0), for an upstream that drops reused ones. */
   noKeepAlive?: boolean;
-  /** With noKeepAlive: connections opened ahead of need, so a request does not wait for its connect (see warmConnector). */
-  warmConnections?: number;
   /** Connect to this Unix socket instead of the base URL's host and port (a llama-server child of ours). */
   socketPath?: string;
 }
 
 const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
-/** llama-server (cpp-httplib) closes a connection that brings no request within 5 s. */
-const WARM_MAX_IDLE_MS = 2_000;
-/** Connections are kept warm this long after the last request. */
-const KEEP_WARM_MS = 60_000;
 
 /**
  * A model whose generation runs on a remote OpenAI-compatible engine (vLLM, SGLang,
@@ -38,18 +31,14 @@ const KEEP_WARM_MS = 60_000;
 export class OpenAiUpstreamEngine implements Engine {
   readonly info: ModelInfo;
   private readonly agent: Agent;
-  private readonly warm: WarmConnector | undefined;
   private inFlight = 0;
 
   constructor(
     private readonly spec: UpstreamSpec,
     private readonly timeouts: UpstreamTimeouts = DEFAULT_TIMEOUTS,
   ) {
-    const warm = timeouts.noKeepAlive && timeouts.warmConnections ? timeouts.warmConnections : 0;
-    const connect = { timeout: timeouts.connectMs, ...(timeouts.socketPath ? { socketPath: timeouts.socketPath } : {}) };
-    this.warm = warm > 0 ? warmConnector({ spares: warm, maxIdleMs: WARM_MAX_IDLE_MS, keepWarmMs: KEEP_WARM_MS, connect }) : undefined;
     this.agent = new Agent({
-      connect: this.warm?.connect ?? connect,
+      connect: { timeout: timeouts.connectMs, ...(timeouts.socketPath ? { socketPath: timeouts.socketPath } : {}) },
       bodyTimeout: timeouts.readMs,
       headersTimeout: timeouts.readMs,
       ...(timeouts.noKeepAlive ? { pipelining: 0 } : { keepAliveTimeout: 30_000 }),
@@ -196,7 +185,6 @@ export class OpenAiUpstreamEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    this.warm?.close();
     await this.agent.close();
   }
 }
