@@ -61,7 +61,7 @@ export function toOpenAiLogprobs(logprobs: TokenLogprob[] | undefined): OpenAiLo
 const toToolCalls = (calls: FunctionCall[]): OpenAiToolCall[] =>
   calls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: JSON.stringify(call.args) } }));
 
-/** Chat completion chunks as OpenAI streams them, every choice interleaved: role first, deltas, finish, usage; true once complete. */
+/** Chat completion chunks as OpenAI streams them, every choice interleaved: role first (with the first delta), deltas, finish, usage; true once complete. */
 export async function* toChatChunks(
   candidates: AsyncIterable<GenerationEvent>[],
   identity: CompletionIdentity,
@@ -71,11 +71,17 @@ export async function* toChatChunks(
     usage ? { ...identity, object: "chat.completion.chunk", choices, usage } : { ...identity, object: "chat.completion.chunk", choices };
   const usages: (TokenUsage | undefined)[] = candidates.map(() => undefined);
   const calls = candidates.map(() => 0);
+  // A choice's role chunk waits for its first delta and leaves with it, in the same write: nothing
+  // wakes the client (and takes a core from the engine) while the prompt is still being evaluated.
+  const roleSent = candidates.map(() => false);
   let ended = 0;
   for await (const [index, event] of interleave(candidates)) {
-    if (event.type === "start") {
+    if (event.type === "start") continue;
+    if (!roleSent[index]) {
+      roleSent[index] = true;
       yield chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
-    } else if (event.type === "thought") {
+    }
+    if (event.type === "thought") {
       yield chunk([{ index, delta: { reasoning_content: event.text }, logprobs: null, finish_reason: null }]);
     } else if (event.type === "text") {
       yield chunk([{ index, delta: { content: event.text }, logprobs: toOpenAiLogprobs(event.logprobs), finish_reason: null }]);
