@@ -9,6 +9,7 @@ import { LlamaServerProcess, type ProcessExit } from "./server-process.js";
 import { ServerEndpoints } from "./server-endpoints.js";
 import { limitTopLogprobs, nativeFields, wellFormed, wellFormedPrompt, wellFormedText } from "./native-fields.js";
 import { SlotStates, type SlotLease } from "./slot-states.js";
+import { checkSchemaForGrammar } from "./schema-limit.js";
 
 export const ENGINE_NAME = "llama-server";
 
@@ -187,6 +188,7 @@ export class LlamaServerEngine implements Engine {
       // Only asked of engines that give a model's own call format (ModelInfo.toolCallFormat), which this one does not.
       throw new ApiError("INVALID_ARGUMENT", `Calls in a model's own format are not available on the ${ENGINE_NAME} engine serving ${this.options.id}.`);
     }
+    if (request.sampling.constraint?.kind === "json-schema") checkSchemaForGrammar(request.sampling.constraint.schema, this.options.id);
     const running = await this.generationServer();
     request.signal?.throwIfAborted();
     this.active++;
