@@ -70,11 +70,42 @@ export function benchModel(values: { model?: string; "model-path"?: string }): B
  * BENCH_SERVER_NODE_ARGS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
  * BENCH_SERVER_MAIN (or `main`) runs another build (a path to its cli/main.js), to compare two builds.
  */
-export function startLocalServer(args: string[], main = process.env.BENCH_SERVER_MAIN ?? "dist/cli/main.js"): Promise<ListeningProcess> {
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+export function startLocalServer(
+  args: string[],
+  main = process.env.BENCH_SERVER_MAIN ?? "dist/cli/main.js",
+  extra: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+): Promise<ListeningProcess> {
+  const nodeArgs = [...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean), ...(extra.nodeArgs ?? [])];
   return startListening([...nodeArgs, main, "serve", "--port", "0", "--log-level", "warn", ...args], {
     cwd: repoRoot,
-    env: { ...process.env, GENAI_LOCAL_MODELS_DIR: modelsDir() },
+    env: { ...process.env, GENAI_LOCAL_MODELS_DIR: modelsDir(), ...extra.env },
     stdio: ["ignore", "pipe", "inherit"],
   });
+}
+
+/**
+ * llama.cpp's own llama-server on a free loopback port, set up as the benches compare it with
+ * genai-local: 4 slots of `contextPerSlot` each, flash attention off, the GGUF's chat template and the
+ * sampling penalties genai-local applies by default; ready once /health answers 200.
+ */
+export async function startLlamaServer(binary: string, modelPath: string, extraArgs: string[], contextPerSlot: number): Promise<ListeningProcess> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const args = ["-m", modelPath, "--host", "127.0.0.1", "--port", String(port), "-np", "4", "-c", String(4 * contextPerSlot), "-fa", "off", "--jinja"];
+  args.push("--repeat-penalty", "1.1", "--repeat-last-n", "64", "--min-p", "0.05", "--no-webui", ...extraArgs);
+  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let waited = 0; ; waited += 200) {
+    if (child.exitCode !== null) throw new Error(`llama-server exited (${child.exitCode}):\n${log}`);
+    if (waited > 120_000) throw new Error(`llama-server did not become healthy:\n${log}`);
+    const healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (healthy) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: () => new Promise((resolve) => (child.once("exit", () => resolve()), child.kill("SIGTERM"))),
+  };
 }

@@ -13,11 +13,10 @@
  * --genai-args. All are asked over the OpenAI chat wire, greedy, the same prompt. A busy machine skews
  * everything: the bench refuses to start when the load average says so, unless --busy-ok.
  */
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { benchModel, modelOptions, startLocalServer, type ListeningProcess } from "./local-server.js";
+import { benchModel, modelOptions, startLlamaServer, startLocalServer, type ListeningProcess } from "./local-server.js";
 import { percentile, timeOneStream, type StreamTarget, type StreamTiming } from "./stream-clients.js";
 
 const cores = os.availableParallelism();
@@ -46,29 +45,6 @@ if (loadBefore > BUSY_LOAD && !values["busy-ok"]) {
   process.exit(2);
 }
 
-/** llama-server on a free port, ready once /health answers 200. */
-async function startLlamaServer(extraArgs: string[], contextPerSlot: number): Promise<ListeningProcess> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const args = ["-m", model.path, "--host", "127.0.0.1", "--port", String(port), "-np", "4", "-c", String(4 * contextPerSlot), "-fa", "off", "--jinja"];
-  args.push("--repeat-penalty", "1.1", "--repeat-last-n", "64", "--min-p", "0.05", "--no-webui", ...extraArgs);
-  const child = spawn(values["llama-server"]!, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  child.stderr!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
-  for (let waited = 0; ; waited += 200) {
-    if (child.exitCode !== null) throw new Error(`llama-server exited (${child.exitCode}):\n${log}`);
-    if (waited > 120_000) throw new Error(`llama-server did not become healthy:\n${log}`);
-    const healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
-    if (healthy) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    url,
-    pid: child.pid!,
-    stop: () => new Promise((resolve) => (child.once("exit", () => resolve()), child.kill("SIGTERM"))),
-  };
-}
-
 const GENAI = "genai-local";
 const llamaConfigs = values["llama-configs"]!.split(";").map((c) => c.trim()).filter(Boolean);
 const servers = new Map<string, ListeningProcess>();
@@ -76,7 +52,7 @@ try {
   servers.set(GENAI, await startLocalServer([...model.serverArgs, "--parallel", "4", "--queue-size", "64", ...split(values["genai-args"]!)]));
   // Each llama-server slot gets the context a genai-local stream has (a bigger KV cache decodes a little slower).
   const served = (await (await fetch(`${servers.get(GENAI)!.url}/v1beta/models/${model.id}`)).json()) as { inputTokenLimit: number };
-  for (const config of llamaConfigs) servers.set(`llama-server ${config}`, await startLlamaServer(split(config), served.inputTokenLimit));
+  for (const config of llamaConfigs) servers.set(`llama-server ${config}`, await startLlamaServer(values["llama-server"]!, model.path, split(config), served.inputTokenLimit));
   const names = [...servers.keys()];
   const target = (name: string): StreamTarget => ({
     baseUrl: servers.get(name)!.url,

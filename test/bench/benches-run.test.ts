@@ -2,6 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runToEnd } from "../support/process.js";
 import { modelsDir } from "../support/server.js";
+import { llamaServerBinary } from "../support/llama-server.js";
 
 /**
  * Every benchmark still runs to its end, on the smallest settings, against the built server
@@ -65,6 +66,44 @@ describe("benchmarks run to their end", { timeout: 180_000 }, () => {
     const rows = (await runBench("layers", ["--reps", "1", "--streams", "1", "--max-tokens", "20"])) as Record<string, number>[];
     expect(rows).toHaveLength(1);
     for (const layer of ["a", "e", "r", "h", "b"]) expect(rows[0]![`${layer} tok/s`], layer).toBeGreaterThan(0);
+  });
+
+  it("bench:ttft-probe times one stream at a time and reads genai-local's own timeline", async () => {
+    const result = (await runBench("ttft-probe", ["--rounds", "3", "--max-tokens", "4", "--gap-ms", "5", "--timeline"])) as {
+      rows: { target: string; requests: number; ttftP50Ms: number }[];
+      timeline: Record<string, number>;
+    };
+    expect(result.rows.map((r) => [r.target, r.requests])).toEqual([["genai-local", 3]]);
+    expect(result.rows[0]!.ttftP50Ms).toBeGreaterThan(0);
+    expect(result.timeline.requests).toBe(3);
+    // The body is read before the first text leaves, and that before the response ends.
+    expect(result.timeline.firstTextWriteMs).toBeGreaterThan(result.timeline.bodyMs!);
+    expect(result.timeline.doneMs).toBeGreaterThanOrEqual(result.timeline.firstTextWriteMs!);
+  });
+
+  it.skipIf(!llamaServerBinary)("bench:ttft-probe on the llama-server engine: llama-server, genai-local and its child, and the upstream steps", async () => {
+    const binary = llamaServerBinary!;
+    const result = (await runBench("ttft-probe", ["--llama-server", binary, `--genai-args=--llama-server ${binary}`, "--llama-args=-t 1", "--rounds", "2", "--max-tokens", "4", "--gap-ms", "5", "--timeline"])) as {
+      reference: string;
+      rows: { target: string; requests: number; ttftP50Ms: number }[];
+      timeline: Record<string, number>;
+    };
+    expect(result.reference).toBe("llama-server");
+    expect(result.rows.map((r) => [r.target, r.requests])).toEqual([["genai-local", 2], ["llama-server", 2], ["child", 2]]);
+    for (const row of result.rows) expect(row.ttftP50Ms, row.target).toBeGreaterThan(0);
+    const { bodyMs, upstreamCreatedMs, sentMs, upstreamFirstTextMs, firstTextWriteMs } = result.timeline;
+    expect([bodyMs, upstreamCreatedMs, sentMs, upstreamFirstTextMs, firstTextWriteMs].every((ms) => ms !== undefined)).toBe(true);
+    expect(sentMs).toBeGreaterThanOrEqual(upstreamCreatedMs!);
+    expect(firstTextWriteMs).toBeGreaterThanOrEqual(upstreamFirstTextMs!);
+  });
+
+  it.skipIf(!llamaServerBinary)("bench:vs-llama-server runs genai-local and llama-server side by side", async () => {
+    const binary = llamaServerBinary!;
+    const result = (await runBench("vs-llama-server", ["--llama-server", binary, "--llama-configs=-t 1", "--levels", "1,2", "--rounds", "1", "--max-tokens", "8", "--busy-ok"])) as {
+      rows: { streams: number; genaiTokPerS: number; best: string; ratio: number; ttftRatio: number }[];
+    };
+    expect(result.rows.map((r) => [r.streams, r.best])).toEqual([[1, "llama-server -t 1"], [2, "llama-server -t 1"]]);
+    for (const row of result.rows) expect(row.genaiTokPerS * row.ratio * row.ttftRatio, `${row.streams} streams`).toBeGreaterThan(0);
   });
 
   it("bench:builds compares two servers request by request", async () => {
