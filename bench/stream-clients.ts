@@ -1,4 +1,5 @@
 /** Minimal streaming clients for the benchmarks: one per wire format, timing every chunk. */
+import { fetch as undiciFetch, type Dispatcher } from "undici";
 
 export interface StreamTiming {
   /** ms from request to the first chunk with text. */
@@ -16,6 +17,8 @@ export interface StreamTarget {
   apiKey?: string;
   maxTokens: number;
   prompt: string;
+  /** undici's dispatcher to send through (one connecting to a Unix socket); without it, Node's fetch. */
+  dispatcher?: Dispatcher;
 }
 
 async function* sseData(response: Response): AsyncGenerator<string> {
@@ -89,11 +92,12 @@ const staleConnection = (error: unknown): boolean => {
  * closed", nodejs/undici#3492; its maintainers' advice is to retry): such a request, which never
  * reached the server, is sent again, timed from the new send.
  */
-async function open(url: string, init: RequestInit): Promise<{ response: Response; started: number }> {
+async function open(url: string, init: RequestInit, dispatcher?: Dispatcher): Promise<{ response: Response; started: number }> {
   for (let attempt = 1; ; attempt++) {
     const started = performance.now();
     try {
-      return { response: await fetch(url, init), started };
+      const response = dispatcher ? ((await undiciFetch(url, { ...(init as object), dispatcher })) as unknown as Response) : await fetch(url, init);
+      return { response, started };
     } catch (error) {
       if (attempt >= 4 || !staleConnection(error)) throw error;
     }
@@ -102,7 +106,7 @@ async function open(url: string, init: RequestInit): Promise<{ response: Respons
 
 export async function timeOneStream(target: StreamTarget): Promise<StreamTiming> {
   const { url, init } = request(target);
-  const { response, started } = await open(url, init);
+  const { response, started } = await open(url, init, target.dispatcher);
   if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
   let ttft = -1;
   let last = 0;

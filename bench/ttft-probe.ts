@@ -19,9 +19,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import { benchModel, modelOptions, startLlamaServer, startLocalServer, type ListeningProcess } from "./local-server.js";
-import { percentile } from "./stream-clients.js";
+import { percentile, timeOneStream, type StreamTarget } from "./stream-clients.js";
 import type { TimelineRow } from "./server-timeline.js";
 
 const { values } = parseArgs({
@@ -47,17 +47,22 @@ const WARM_UP = 2;
 
 interface Target {
   name: string;
-  origin: string;
-  wire: "openai" | "gemini";
-  agent: Agent;
+  stream: StreamTarget;
   ttft: number[];
   total: number[];
 }
 
-function target(name: string, where: string, wire: Target["wire"] = "openai"): Target {
+function target(name: string, where: string, format: StreamTarget["format"] = "openai"): Target {
   const unix = where.startsWith("unix:");
-  const agent = new Agent(unix ? { connect: { socketPath: where.slice("unix:".length) } } : {});
-  return { name, origin: unix ? "http://localhost" : where.replace(/\/$/, ""), wire, agent, ttft: [], total: [] };
+  const stream: StreamTarget = {
+    baseUrl: unix ? "http://localhost" : where.replace(/\/$/, ""),
+    format,
+    model: model.id,
+    maxTokens: Number(values["max-tokens"]),
+    prompt: values.prompt!,
+    dispatcher: new Agent(unix ? { connect: { socketPath: where.slice("unix:".length) } } : {}),
+  };
+  return { name, stream, ttft: [], total: [] };
 }
 
 /** The llama-server children of a process (the engine's, for its models), with the socket each listens on. */
@@ -69,53 +74,6 @@ function childSockets(pid: number): string[] {
     .filter(([, ppid, binary]) => Number(ppid) === pid && binary?.endsWith("llama-server"))
     .map((args) => args[args.indexOf("--host") + 1] ?? "")
     .filter((host) => host.endsWith(".sock"));
-}
-
-function body(wire: Target["wire"]): { path: string; json: string } {
-  const maxTokens = Number(values["max-tokens"]);
-  if (wire === "gemini") {
-    return {
-      path: `/v1beta/models/${model.id}:streamGenerateContent?alt=sse`,
-      json: JSON.stringify({ contents: [{ role: "user", parts: [{ text: values.prompt }] }], generationConfig: { maxOutputTokens: maxTokens, temperature: 0 } }),
-    };
-  }
-  return {
-    path: "/v1/chat/completions",
-    json: JSON.stringify({ model: model.id, messages: [{ role: "user", content: values.prompt }], max_tokens: maxTokens, temperature: 0, stream: true }),
-  };
-}
-
-const hasText = (wire: Target["wire"], data: any): boolean =>
-  wire === "gemini" ? Boolean(data.candidates?.[0]?.content?.parts?.some((p: { text?: string }) => p.text)) : Boolean(data.choices?.[0]?.delta?.content);
-
-/** A kept-alive connection the server had just closed (llama-server closes its streamed ones): the request never left. */
-const stale = (error: unknown): boolean => ["UND_ERR_SOCKET", "ECONNRESET"].includes((error as { code?: string }).code ?? "");
-
-async function once(t: Target): Promise<{ ttft: number; total: number }> {
-  const { path: route, json } = body(t.wire);
-  for (let attempt = 1; ; attempt++) {
-    const started = performance.now();
-    try {
-      const response = await request(`${t.origin}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body: json, dispatcher: t.agent });
-      if (response.statusCode !== 200) throw new Error(`${t.name} answered ${response.statusCode}: ${await response.body.text()}`);
-      let ttft = -1;
-      let buffer = "";
-      for await (const piece of response.body) {
-        if (ttft >= 0) continue;
-        buffer += piece.toString();
-        const events = buffer.split(/\r?\n\r?\n/);
-        buffer = events.pop() ?? "";
-        for (const event of events) {
-          const data = event.replace(/^data:\s*/, "");
-          if (data.startsWith("{") && hasText(t.wire, JSON.parse(data))) ttft = performance.now() - started;
-        }
-      }
-      if (ttft < 0) throw new Error(`${t.name} streamed no text`);
-      return { ttft, total: performance.now() - started };
-    } catch (error) {
-      if (attempt >= 4 || !stale(error)) throw error;
-    }
-  }
 }
 
 const timelineDir = values.timeline ? mkdtempSync(path.join(os.tmpdir(), "ttft-probe-")) : undefined;
@@ -148,10 +106,11 @@ try {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[(i + Math.max(round, 0)) % targets.length]!;
       await new Promise((resolve) => setTimeout(resolve, gapMs));
-      const { ttft, total } = await once(t);
+      const { ttft, totalMs } = await timeOneStream(t.stream);
+      if (ttft < 0) throw new Error(`${t.name} streamed no text`);
       if (round < 0) continue;
       t.ttft.push(ttft);
-      t.total.push(total);
+      t.total.push(totalMs);
     }
   }
 
