@@ -1,3 +1,4 @@
+import { LogController, type FastifyReply, type FastifyRequest } from "fastify";
 import pino, { type Logger } from "pino";
 import { environment } from "../base/config.js";
 
@@ -21,4 +22,21 @@ export function createLogger(level = environment.logLevel()): Logger {
     },
     pino.destination(2),
   );
+}
+
+/**
+ * One line per request, when it ends, with what the request was (method, URL) and how it went:
+ * Fastify's "incoming request" line is kept for debug. A log write is a synchronous syscall, and
+ * the one at arrival stood between every request and its first token.
+ */
+export class RequestLogs extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, "incoming request");
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, "request errored");
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, "request completed");
+  }
 }

@@ -18,6 +18,7 @@ import { clientErrorHandler, createHttpServer, DEFAULT_LIMITS, type ConnectionLi
 import { errorBody, invalidArgument, notFound } from "../route-kit/errors.js";
 import type { ServerMetrics } from "../serving/metrics.js";
 import { errorHandler } from "../route-kit/error-handler.js";
+import { RequestLogs } from "./logger.js";
 import { parseJsonText } from "../base/json-depth.js";
 import type { StreamTracker } from "../serving/stream-tracker.js";
 import { DEFAULT_FILE_TTL_MS, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_TOTAL_BYTES, FileStore } from "../files/file-store.js";
@@ -57,6 +58,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const limits: ConnectionLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
+    logController: new RequestLogs(),
     bodyLimit: limits.maxBodyBytes,
     serverFactory: createHttpServer(limits, options.tls),
     // Errors Fastify meets before routing (a malformed URL such as /models/%zz), in Google's shape.
