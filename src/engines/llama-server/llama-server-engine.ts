@@ -10,7 +10,6 @@ import { ServerEndpoints } from "./server-endpoints.js";
 import { limitTopLogprobs, nativeFields, wellFormed, wellFormedPrompt, wellFormedText } from "./native-fields.js";
 import { SlotStates, type SlotLease } from "./slot-states.js";
 import { checkSchemaForGrammar } from "./schema-limit.js";
-import { spareConnector } from "./spare-connection.js";
 
 export const ENGINE_NAME = "llama-server";
 
@@ -31,13 +30,10 @@ interface Running {
   upstream: OpenAiUpstreamEngine;
   /** llama-server's own endpoints: /tokenize, /apply-template, /completion. */
   endpoints: ServerEndpoints;
-  /** The generation requests' connections, one opened ahead. */
-  connector: ReturnType<typeof spareConnector>;
 }
 
 /** Its connection pools; closing twice (on exit and on close) is fine. */
 async function closeClients(running: Running): Promise<void> {
-  running.connector.close();
   await Promise.all([running.upstream.close(), running.endpoints.close()].map((closing) => closing.catch(() => {})));
 }
 
@@ -112,15 +108,14 @@ export class LlamaServerEngine implements Engine {
     const label = `${this.options.id}${role === "embedding" ? " (embeddings)" : ""}`;
     const start = (): Promise<LlamaServerProcess> => LlamaServerProcess.start({ binary: this.options.binary, args, label, cpu: this.options.cpu });
     const started = this.states.whileStarting(start).then((process) => {
-      const connector = spareConnector({ socketPath: process.socketPath, timeout: 5_000 });
       const upstream = new OpenAiUpstreamEngine(
         { id: this.options.id, baseUrl: `${process.baseUrl}/v1`, model: this.options.id, reasoning: "llama-server", completions: true },
         // A local child either answers or has died (which ends the stream at once): no read timeout.
         // A request sent on a reused connection was now and then dropped by llama-server ("other side
-        // closed") in the tests: each connection carries one request, opened ahead of it (see spareConnector).
-        { connectMs: 5_000, readMs: 0, noKeepAlive: true, socketPath: process.socketPath, connector },
+        // closed") in the tests; a connect to its Unix socket costs far less than a token.
+        { connectMs: 5_000, readMs: 0, noKeepAlive: true, socketPath: process.socketPath },
       );
-      const running: Running = { process, upstream, endpoints: new ServerEndpoints(process.baseUrl, process.socketPath, label), connector };
+      const running: Running = { process, upstream, endpoints: new ServerEndpoints(process.baseUrl, process.socketPath, label) };
       void process.exited.then((exit) => this.onExit(role, started, running, exit));
       return running;
     });

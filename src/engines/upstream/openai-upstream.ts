@@ -1,4 +1,4 @@
-import { Agent, request as undiciRequest, type buildConnector } from "undici";
+import { Agent, request as undiciRequest } from "undici";
 import { ApiError } from "../../base/api-error.js";
 import type { Embeddings, Engine, GenerateRequest, GenerationEvent, ModelInfo, Occupancy, OutputConstraint } from "../engine.js";
 import type { UpstreamSpec } from "./upstream-spec.js";
@@ -18,8 +18,6 @@ export interface UpstreamTimeouts {
   noKeepAlive?: boolean;
   /** Connect to this Unix socket instead of the base URL's host and port (a llama-server child of ours). */
   socketPath?: string;
-  /** Connections made by this instead (a llama-server child's, one opened ahead); the options above then are its own. */
-  connector?: buildConnector.connector;
 }
 
 const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, readMs: 120_000 };
@@ -40,7 +38,7 @@ export class OpenAiUpstreamEngine implements Engine {
     private readonly timeouts: UpstreamTimeouts = DEFAULT_TIMEOUTS,
   ) {
     this.agent = new Agent({
-      connect: timeouts.connector ?? { timeout: timeouts.connectMs, ...(timeouts.socketPath ? { socketPath: timeouts.socketPath } : {}) },
+      connect: { timeout: timeouts.connectMs, ...(timeouts.socketPath ? { socketPath: timeouts.socketPath } : {}) },
       bodyTimeout: timeouts.readMs,
       headersTimeout: timeouts.readMs,
       ...(timeouts.noKeepAlive ? { pipelining: 0 } : { keepAliveTimeout: 30_000 }),
