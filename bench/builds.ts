@@ -7,7 +7,7 @@
  *
  *   npm run bench:builds -- --main /path/to/other/dist/cli/main.js [--main …]   (one --main: this tree's build is the other)
  *                           [--requests 150] [--gap-ms 100] [--streams 1] [--surface gemini|openai]
- *                           [--max-tokens 300] [--model-path GGUF] [--json out.json]
+ *                           [--max-tokens 300] [--model-path GGUF] [--server-args "--threads 1 --parallel 4"] [--json out.json]
  *
  * Make the other build from a worktree, e.g. `git worktree add /tmp/base HEAD~1 && cd /tmp/base &&
  * ln -s "$OLDPWD/node_modules" && npx tsc`.
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     streams: { type: "string", default: "1" },
     surface: { type: "string", default: "gemini" },
     "max-tokens": { type: "string", default: "300" },
+    // What every server is started with besides the model (e.g. "--llama-server PATH --parallel 4" for that engine at its default threads).
+    "server-args": { type: "string", default: "--threads 1 --parallel 4" },
     json: { type: "string" },
     ...modelOptions,
   },
@@ -40,7 +42,7 @@ const STREAMS = Number(values.streams);
 const surface = values.surface === "openai" ? "openai" : "gemini";
 const WARM_UP = 3;
 
-const servers = await Promise.all(mains.map((main) => startLocalServer([...model.serverArgs, "--threads", "1", "--parallel", "4"], main)));
+const servers = await Promise.all(mains.map((main) => startLocalServer([...model.serverArgs, ...values["server-args"]!.split(" ").filter(Boolean)], main)));
 try {
   const runners = servers.map((server) => sdkRunners(server.url, model.id, Number(values["max-tokens"]))[surface]);
   const runs: Run[][] = mains.map(() => []);
