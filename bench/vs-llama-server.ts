@@ -4,7 +4,7 @@
  *
  *   npm run bench:vs-llama-server -- --llama-server PATH [--model-path GGUF] [--levels 1,4,16] [--rounds 3]
  *        [--max-tokens 200] [--prompt TEXT] [--llama-configs "-t 1;-t 2"] [--genai-args "--engine llama-server"]
- *        [--busy-ok] [--json out.json]
+ *        [--warm-up 2] [--busy-ok] [--json out.json]
  *
  * llama-server runs once per configuration (by default `-t 1` and `-t <all cores>`; flash attention off,
  * 4 slots with the context a genai-local stream gets, the GGUF's own chat template, the sampling
@@ -30,6 +30,9 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     "max-tokens": { type: "string", default: "200" },
     prompt: { type: "string", default: "Tell me a long story about a little girl and her dog." },
+    // Rounds of 4 streams each server gets before anything is measured: genai-local's CPU per token
+    // falls by about a third over its first few thousand (V8 compiling its hot path).
+    "warm-up": { type: "string", default: "2" },
     "busy-ok": { type: "boolean", default: false },
     json: { type: "string" },
   },
@@ -62,7 +65,10 @@ try {
     prompt: values.prompt!,
   });
 
-  for (const name of names) await timeOneStream({ ...target(name), maxTokens: 20 });
+  for (const name of names) {
+    for (let round = 0; round < Number(values["warm-up"]); round++) await Promise.all(Array.from({ length: 4 }, () => timeOneStream(target(name))));
+    await timeOneStream({ ...target(name), maxTokens: 20 });
+  }
   const levels = values.levels!.split(",").map(Number);
   const runs = new Map<string, { tokPerS: number[]; timings: StreamTiming[] }>();
   for (let round = 0; round < Number(values.rounds); round++) {
